@@ -1,0 +1,85 @@
+package plumelogexporter // import "github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter"
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/config/configtls"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+
+	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/batcher"
+	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/encoder"
+	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/metadata"
+)
+
+// NewFactory creates a factory for the Plumelog exporter.
+func NewFactory() exporter.Factory {
+	return exporter.NewFactory(
+		metadata.Type,
+		createDefaultConfig,
+		exporter.WithLogs(createLogs, metadata.LogsStability),
+	)
+}
+
+func createDefaultConfig() component.Config {
+	mapping := encoder.DefaultMapping()
+	return &Config{
+		Endpoint:     "localhost:6379",
+		TLS:          configtls.ClientConfig{Insecure: true},
+		DialTimeout:  5 * time.Second,
+		ReadTimeout:  3 * time.Second,
+		WriteTimeout: 3 * time.Second,
+		Key:          "plume_log_list",
+		AppName:      "unknown",
+		Env:          "default",
+		Timezone:     "Local",
+		Mapping: MappingConfig{
+			AppName:    mapping.AppName,
+			Env:        mapping.Env,
+			ServerName: mapping.ServerName,
+			ClassName:  mapping.ClassName,
+			Method:     mapping.Method,
+			ThreadName: mapping.ThreadName,
+			Stacktrace: mapping.Stacktrace,
+		},
+		BatchSize:     100,
+		FlushInterval: time.Second,
+		Mode:          string(batcher.ModeEager),
+		MaxInFlight:   1,
+		MaxRetries:    5,
+		Backoff: BackoffConfig{
+			InitialInterval: 250 * time.Millisecond,
+			MaxInterval:     10 * time.Second,
+			Multiplier:      2,
+			Jitter:          0.2,
+		},
+		Buffer: BufferConfig{
+			MaxRecords: 100_000,
+			MaxBytes:   64 << 20,
+		},
+		QueueConfig: configoptional.None[exporterhelper.QueueBatchConfig](),
+	}
+}
+
+func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
+	c := cfg.(*Config)
+	exp, err := newLogsExporter(c, set)
+	if err != nil {
+		return nil, err
+	}
+	return exporterhelper.NewLogs(ctx, set, cfg, exp.pushLogs,
+		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
+		exporterhelper.WithStart(exp.start),
+		exporterhelper.WithShutdown(exp.shutdown),
+		// The batcher owns retries and time limits; the helper's would retry a whole request
+		// whose records the batcher already holds.
+		exporterhelper.WithRetry(configretry.BackOffConfig{Enabled: false}),
+		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{}),
+		exporterhelper.WithQueue(c.QueueConfig),
+	)
+}

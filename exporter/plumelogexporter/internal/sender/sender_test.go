@@ -1,0 +1,135 @@
+package sender
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+
+	"github.com/plumelog-otel/otelcol-plumelog/internal/redistest"
+)
+
+func newSender(t *testing.T, endpoint string) *Sender {
+	t.Helper()
+	s := New(Config{Endpoint: endpoint, Key: "plume_log_list", DialTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second})
+	t.Cleanup(func() { require.NoError(t, s.Close()) })
+	return s
+}
+
+func values(n, size int) [][]byte {
+	out := make([][]byte, n)
+	for i := range out {
+		v := fmt.Sprintf(`{"seq":%d,"pad":"`, i)
+		out[i] = []byte(v + strings.Repeat("x", max(0, size-len(v)-2)) + `"}`)
+	}
+	return out
+}
+
+func TestSendAppendsInOrder(t *testing.T) {
+	srv := redistest.Start(t)
+	s := newSender(t, srv.Addr)
+	ctx := context.Background()
+
+	for _, tt := range []struct {
+		name string
+		n    int
+		size int
+	}{
+		{"one", 1, 50},
+		{"batch", 100, 200},
+		{"more values than one command takes", maxValuesPerCommand*2 + 7, 20},
+		{"more bytes than one command takes", 5, maxBytesPerCommand / 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := srv.Client()
+			require.NoError(t, c.Del(ctx, "plume_log_list").Err())
+			batch := values(tt.n, tt.size)
+			require.NoError(t, s.Send(ctx, batch))
+			got, err := c.LRange(ctx, "plume_log_list", 0, -1).Result()
+			require.NoError(t, err)
+			require.Len(t, got, tt.n)
+			for i := range got {
+				require.Equal(t, string(batch[i]), got[i], "element %d", i)
+			}
+		})
+	}
+}
+
+func TestSendOverUnixSocket(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "redis.sock")
+	srv := redistest.Start(t, "--unixsocket", sock, "--unixsocketperm", "700")
+	for _, endpoint := range []string{sock, "unix://" + sock} {
+		s := newSender(t, endpoint)
+		require.NoError(t, s.Send(context.Background(), values(3, 10)))
+	}
+	n, err := srv.Client().LLen(context.Background(), "plume_log_list").Result()
+	require.NoError(t, err)
+	assert.EqualValues(t, 6, n)
+}
+
+func TestSendErrorClasses(t *testing.T) {
+	ctx := context.Background()
+
+	t.Run("wrong type is permanent", func(t *testing.T) {
+		srv := redistest.Start(t)
+		require.NoError(t, srv.Client().Set(ctx, "plume_log_list", "a string", 0).Err())
+		err := newSender(t, srv.Addr).Send(ctx, values(2, 10))
+		require.Error(t, err)
+		assert.True(t, consumererror.IsPermanent(err), "%v", err)
+		assert.ErrorContains(t, err, "WRONGTYPE")
+	})
+
+	t.Run("wrong type in a multi-command batch is permanent and writes nothing", func(t *testing.T) {
+		srv := redistest.Start(t)
+		require.NoError(t, srv.Client().Set(ctx, "plume_log_list", "a string", 0).Err())
+		err := newSender(t, srv.Addr).Send(ctx, values(maxValuesPerCommand+1, 10))
+		require.Error(t, err)
+		assert.True(t, consumererror.IsPermanent(err), "%v", err)
+	})
+
+	t.Run("bad password is permanent", func(t *testing.T) {
+		srv := redistest.Start(t, "--requirepass", "secret")
+		s := New(Config{Endpoint: srv.Addr, Password: "wrong", Key: "k", DialTimeout: time.Second})
+		defer s.Close()
+		err := s.Send(ctx, values(1, 10))
+		require.Error(t, err)
+		assert.True(t, consumererror.IsPermanent(err), "%v", err)
+	})
+
+	t.Run("out of memory is transient", func(t *testing.T) {
+		srv := redistest.Start(t, "--maxmemory", "1mb", "--maxmemory-policy", "noeviction")
+		s := newSender(t, srv.Addr)
+		var err error
+		for i := 0; i < 100 && err == nil; i++ {
+			err = s.Send(ctx, values(10, 10_000))
+		}
+		require.Error(t, err)
+		assert.False(t, consumererror.IsPermanent(err), "%v", err)
+		assert.ErrorContains(t, err, "OOM")
+	})
+
+	t.Run("nothing listening is transient", func(t *testing.T) {
+		addr := fmt.Sprintf("127.0.0.1:%d", redistest.FreePort(t))
+		err := newSender(t, addr).Send(ctx, values(1, 10))
+		require.Error(t, err)
+		assert.False(t, consumererror.IsPermanent(err), "%v", err)
+	})
+}
+
+func TestSplitChunks(t *testing.T) {
+	assert.Len(t, splitChunks(values(1, 10)), 1)
+	assert.Len(t, splitChunks(values(maxValuesPerCommand, 10)), 1)
+	assert.Len(t, splitChunks(values(maxValuesPerCommand+1, 10)), 2)
+	// A single value larger than the byte limit still forms a chunk of its own.
+	big := [][]byte{make([]byte, maxBytesPerCommand+1), []byte("x")}
+	chunks := splitChunks(big)
+	require.Len(t, chunks, 2)
+	assert.Len(t, chunks[0], 1)
+}

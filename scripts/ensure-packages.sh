@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the run and the tests need when a command of theirs is missing.
+# Usage: scripts/ensure-packages.sh [command=package ...]
+set -euo pipefail
+
+missing=()
+for pair in "$@"; do
+  cmd=${pair%%=*} pkg=${pair#*=}
+  if [[ $cmd == python3:* ]]; then
+    python3 -c "import ${cmd#python3:}" 2>/dev/null || missing+=("$pkg")
+  else
+    command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "installing ${missing[*]} with apt-get" >&2
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
