@@ -1,0 +1,152 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploggrpc"
+	otellog "go.opentelemetry.io/otel/log"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+	"go.opentelemetry.io/otel/sdk/resource"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/plumelog-otel/otelcol-plumelog/internal/redistest"
+)
+
+// TestOTelSDKLogsArriveExactlyOnce sends 10,000 logs with the OTel Go SDK through the built
+// collector and checks the Redis list element by element.
+func TestOTelSDKLogsArriveExactlyOnce(t *testing.T) {
+	const total = 10_000
+	srv := redistest.Start(t)
+	col := startCollector(t, fmt.Sprintf(`
+    endpoint: %s
+    app_name: fallback-app
+    env: fallback-env
+    batch_size: 100
+    flush_interval: 200ms`, srv.Addr))
+
+	ctx := context.Background()
+	exp, err := otlploggrpc.New(ctx, otlploggrpc.WithEndpoint(col.GRPC), otlploggrpc.WithInsecure())
+	require.NoError(t, err)
+	res := resource.NewSchemaless(
+		attribute.String("service.name", "checkout"),
+		attribute.String("deployment.environment.name", "staging"),
+		attribute.String("host.name", "node-7"),
+	)
+	// The SDK's batch processor drops records when its queue is full: size it for the run so
+	// that every record the test emits is really sent.
+	provider := sdklog.NewLoggerProvider(
+		sdklog.WithResource(res),
+		sdklog.WithProcessor(sdklog.NewBatchProcessor(exp, sdklog.WithMaxQueueSize(total), sdklog.WithExportMaxBatchSize(500))),
+	)
+	logger := provider.Logger("com.example.Checkout")
+
+	severities := []struct {
+		number otellog.Severity
+		level  string
+	}{
+		{otellog.SeverityTrace, "TRACE"}, {otellog.SeverityDebug, "DEBUG"}, {otellog.SeverityInfo, "INFO"},
+		{otellog.SeverityWarn, "WARN"}, {otellog.SeverityError, "ERROR"}, {otellog.SeverityFatal, "ERROR"},
+	}
+	traceID := trace.TraceID{0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36}
+	spanID := trace.SpanID{0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7}
+	traced := trace.ContextWithSpanContext(ctx, trace.NewSpanContext(trace.SpanContextConfig{
+		TraceID: traceID, SpanID: spanID, TraceFlags: trace.FlagsSampled,
+	}))
+
+	for i := range total {
+		var r otellog.Record
+		r.SetTimestamp(time.Now())
+		r.SetBody(attribute.StringValue("order " + strconv.Itoa(i)))
+		r.SetSeverity(severities[i%len(severities)].number)
+		r.AddAttributes(
+			attribute.Int("i", i),
+			attribute.String("thread.name", "worker-"+strconv.Itoa(i%4)),
+			attribute.String("user.id", "u"+strconv.Itoa(i%10)),
+		)
+		emitCtx := ctx
+		if i%2 == 0 {
+			emitCtx = traced
+		}
+		logger.Emit(emitCtx, r)
+	}
+	require.NoError(t, provider.Shutdown(ctx))
+
+	msgs := checkAll(t, waitForLen(t, srv.Client(), "plume_log_list", total))
+	require.Len(t, msgs, total, "exactly one element per log")
+
+	seen := make([]bool, total)
+	for _, m := range msgs {
+		i, err := strconv.Atoi(m["i"].(string))
+		require.NoError(t, err)
+		require.False(t, seen[i], "record %d arrived twice", i)
+		seen[i] = true
+
+		assert.Equal(t, "order "+strconv.Itoa(i), m["content"])
+		assert.Equal(t, "checkout", m["appName"])
+		assert.Equal(t, "staging", m["env"])
+		assert.Equal(t, "checkout-_-staging", m["appNameWithEnv"])
+		assert.Equal(t, "node-7", m["serverName"])
+		assert.Equal(t, severities[i%len(severities)].level, m["logLevel"], "record %d", i)
+		assert.Equal(t, "com.example.Checkout", m["className"])
+		assert.Equal(t, "worker-"+strconv.Itoa(i%4), m["threadName"])
+		assert.Equal(t, "worker-"+strconv.Itoa(i%4), m["method"], "method falls back to the thread name")
+		assert.Equal(t, "u"+strconv.Itoa(i%10), m["user.id"])
+		if i%2 == 0 {
+			assert.Equal(t, traceID.String(), m["traceId"])
+			assert.Equal(t, spanID.String(), m["spanId"])
+		} else {
+			assert.NotContains(t, m, "traceId")
+		}
+	}
+}
+
+// TestTelemetrygenLogs sends logs with the collector-contrib project's telemetrygen over
+// OTLP/gRPC and OTLP/HTTP.
+func TestTelemetrygenLogs(t *testing.T) {
+	tg := binary(t, "TELEMETRYGEN")
+	const traceID, spanID = "ae87dadd90e9935a4bc9660628efd569", "5828fa4960140870"
+
+	for _, tt := range []struct {
+		name string
+		flag func(c *collector) []string
+	}{
+		{"grpc", func(c *collector) []string { return []string{"--otlp-endpoint", c.GRPC} }},
+		{"http", func(c *collector) []string { return []string{"--otlp-http", "--otlp-endpoint", c.HTTP} }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			const workers, perWorker = 2, 500
+			srv := redistest.Start(t)
+			col := startCollector(t, fmt.Sprintf(`
+    endpoint: %s
+    env: load-test`, srv.Addr))
+
+			args := append([]string{"logs", "--otlp-insecure", "--rate", "0",
+				"--workers", strconv.Itoa(workers), "--logs", strconv.Itoa(perWorker),
+				"--service", "tg-" + tt.name, "--severity-text", "Warning", "--severity-number", "13",
+				"--body", "generated by telemetrygen", "--trace-id", traceID, "--span-id", spanID,
+			}, tt.flag(col)...)
+			out, err := exec.Command(tg, args...).CombinedOutput()
+			require.NoError(t, err, "telemetrygen: %s", out)
+
+			msgs := checkAll(t, waitForLen(t, srv.Client(), "plume_log_list", workers*perWorker))
+			require.Len(t, msgs, workers*perWorker)
+			for _, m := range msgs {
+				assert.Equal(t, "tg-"+tt.name, m["appName"])
+				assert.Equal(t, "load-test", m["env"])
+				assert.Equal(t, "WARN", m["logLevel"])
+				assert.Equal(t, traceID, m["traceId"])
+				assert.Equal(t, spanID, m["spanId"])
+				assert.True(t, strings.HasPrefix(m["content"].(string), "generated by telemetrygen"), m["content"])
+			}
+		})
+	}
+}
