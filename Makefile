@@ -21,6 +21,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzEncodeRecord$$' -fuzztime $(FUZZTIME) ./exporter/plumelogexporter/internal/encoder/
 
 build: $(OCB)
+	mkdir -p build
 	$(OCB) --config builder-config.yaml
 
 bench: packages
