@@ -1,0 +1,62 @@
+// Package batcher moves opaque encoded records to a send function in batches, with a dual
+// size/age trigger, a bounded queue, and counted retries. It knows nothing of Plumelog, pdata,
+// Redis or OTel metrics.
+//
+// # Model
+//
+// The Batcher works like the Kafka producer, and its knobs map onto the producer's. Add
+// appends records to one FIFO queue (the producer's record accumulator). A dispatcher
+// goroutine cuts batches from the head of that queue and hands them to Concurrency sender
+// goroutines, which call the SendFunc. A batch is cut only when a sender is free, and then
+// only when one of these triggers holds:
+//
+//   - size: BatchSize records are pending. This is batch.size, counted in records. Larger
+//     batches mean fewer round trips and more throughput, and more memory per send.
+//   - age: the oldest pending record has waited FlushInterval. This is linger.ms, as a hard
+//     bound on the wait of every record: at low traffic it is the latency a record pays so
+//     that others can join its batch.
+//   - idle (eager mode only): the oldest pending record has waited MinLinger.
+//   - shutdown: Shutdown flushes whatever is pending without lingering.
+//
+// In strict mode a batch leaves full or old, which gives the fullest batches and up to
+// FlushInterval of latency. In eager mode an idle sender takes whatever is pending once it
+// has lingered MinLinger, as a Kafka producer does with a small linger.ms: at low traffic a
+// lone record leaves at once, and under load records pile up while every sender is busy, so
+// batches fill by themselves as traffic grows. BatchSize and FlushInterval bound every batch
+// in both modes.
+//
+// Concurrency is max.in.flight.requests.per.connection: more sends in flight hide the
+// round-trip time, but only 1 keeps records in order, retries included.
+//
+// # Bounded memory and back-pressure
+//
+// MaxQueueRecords and MaxQueueBytes are buffer.memory: they bound every record the Batcher
+// holds, whether pending, in flight or awaiting a retry, so an outage of the destination
+// never grows memory without limit. An Add that does not fit fails at once with
+// ErrQueueFull, a retryable error that a collector receiver turns into back-pressure on its
+// client; BlockTimeout, like max.block.ms, lets Add wait that long for room instead. Add is
+// all or nothing, and a request larger than the whole queue is admitted once the queue is
+// empty, so that it still makes progress.
+//
+// # Retries
+//
+// MaxRetries is retries, counted per record: each record carries the number of its failed
+// attempts and is dropped once it has used MaxRetries retries. Backoff is retry.backoff.ms
+// and retry.backoff.max.ms, grown by a multiplier and randomized by a jitter. After a
+// transient failure nothing at all leaves until the backoff has passed, neither the retries
+// nor newer records, so a failing destination sees growing, spread-out pauses instead of a
+// retry storm; a success resets the backoff. Retried records go back to the head of the
+// queue, ahead of newer ones, so they keep their order and are never starved. An error
+// wrapped by consumererror.NewPermanent drops its batch at once. There is no
+// delivery.timeout.ms: the retries and their backoff bound how long a record stays, and
+// Shutdown's deadline bounds the end.
+//
+// # Accounting
+//
+// Every admitted record is delivered or dropped, never lost silently: the Observer hears of
+// each batch delivered, retried or dropped, with a DropReason, and Held reports what is
+// held. AddAndWait lets a caller with a durable queue of its own learn the outcome of its
+// records. Shutdown stops admission and flushes what is held within its context's deadline;
+// whatever is still held when the deadline passes is dropped, counted, and reported in
+// Shutdown's error.
+package batcher // import "github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/batcher"
