@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"time"
 	"unicode/utf8"
 )
 
@@ -25,8 +26,8 @@ var levels = map[string]bool{"TRACE": true, "DEBUG": true, "INFO": true, "WARN":
 
 // CheckRunLog reports how raw breaks the run-log contract, or returns the decoded message:
 // one line of valid UTF-8 JSON, an object with every core key of the right JSON type, a
-// non-empty appName, appNameWithEnv = appName + "-_-" + env, a known logLevel, and every
-// other key a string.
+// non-empty appName, appNameWithEnv = appName + "-_-" + env, dateTime in Plumelog's format,
+// a known logLevel, no repeated key, and every other key a string.
 func CheckRunLog(raw []byte) (map[string]any, error) {
 	if !utf8.Valid(raw) {
 		return nil, errors.New("not valid UTF-8")
@@ -44,6 +45,10 @@ func CheckRunLog(raw []byte) (map[string]any, error) {
 		return nil, errors.New("trailing data after the JSON object")
 	}
 	var errs []error
+	if dup := duplicateKey(raw); dup != "" {
+		// Elasticsearch rejects a document with a repeated key.
+		errs = append(errs, fmt.Errorf("key %q appears twice", dup))
+	}
 	for _, k := range stringKeys {
 		if _, ok := msg[k].(string); !ok {
 			errs = append(errs, fmt.Errorf("%s must be a string, got %T", k, msg[k]))
@@ -74,6 +79,11 @@ func CheckRunLog(raw []byte) (map[string]any, error) {
 	if got, _ := msg["appNameWithEnv"].(string); got != app+"-_-"+env {
 		errs = append(errs, fmt.Errorf("appNameWithEnv %q is not appName-_-env", got))
 	}
+	if dt, ok := msg["dateTime"].(string); ok {
+		if _, err := time.Parse("2006-01-02 15:04:05.000", dt); err != nil {
+			errs = append(errs, fmt.Errorf("dateTime %q is not yyyy-MM-dd HH:mm:ss.SSS", dt))
+		}
+	}
 	if lvl, _ := msg["logLevel"].(string); !levels[lvl] {
 		errs = append(errs, fmt.Errorf("logLevel %q is not one of TRACE DEBUG INFO WARN ERROR", lvl))
 	}
@@ -86,6 +96,32 @@ func CheckRunLog(raw []byte) (map[string]any, error) {
 		}
 	}
 	return msg, errors.Join(errs...)
+}
+
+// duplicateKey returns a top-level key of the JSON object raw that appears more than once,
+// which decoding into a map would hide.
+func duplicateKey(raw []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if _, err := dec.Token(); err != nil {
+		return ""
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		k, _ := tok.(string)
+		if seen[k] {
+			return k
+		}
+		seen[k] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return ""
+		}
+	}
+	return ""
 }
 
 func isCore(k string) bool {

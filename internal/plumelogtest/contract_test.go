@@ -31,6 +31,8 @@ func TestCheckRunLogRejects(t *testing.T) {
 		{"raw newline", `order created`, "order\ncreated", "single line"},
 		{"invalid UTF-8", `order created`, "order \xff created", "UTF-8"},
 		{"not JSON", `{"appName"`, `{appName`, "not a JSON object"},
+		{"repeated key", `"spanId":"9c1d2e3f4a5b6c7d"`, `"spanId":"9c1d2e3f4a5b6c7d","env":"dev"`, `key "env" appears twice`},
+		{"ISO dateTime", `2024-06-20 16:50:45.123`, `2024-06-20T16:50:45.123Z`, "dateTime"},
 		{"object content", `"content":"order created id=42"`, `"content":{"id":42}`, "content must be a string"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,439 @@
+package encoder
+
+import (
+	"encoding/hex"
+	"math"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+)
+
+// Config holds what the encoder needs besides the records.
+type Config struct {
+	AppName    string         // used when no AppName attribute is found
+	Env        string         // used when no Env attribute is found ("" means "default")
+	ServerName string         // used when no ServerName attribute is found (the caller passes the host's IPv4)
+	Location   *time.Location // zone of dateTime; nil means time.Local
+	Mapping    Mapping
+	// MaxContentBytes caps the content field; 0 means unlimited. Longer content keeps its first
+	// MaxContentBytes bytes (cut at a UTF-8 boundary, counted before JSON escaping) followed by
+	// a marker such as "…[truncated 1234 bytes]", so the message grows by at most the marker.
+	MaxContentBytes int
+}
+
+// Encoder turns log records into Plumelog run-log messages. It is safe for concurrent use.
+type Encoder struct {
+	appName    string
+	env        string
+	serverName string
+	loc        *time.Location
+	maxContent int
+	keys       keyTable
+
+	// seq numbers messages across all calls, so that the UI orders logs of one millisecond.
+	seq atomic.Uint64
+	// recordSize is the average message size of the previous EncodeLogs call, used to size the
+	// next call's buffer so that it rarely grows.
+	recordSize atomic.Int64
+	// now is the clock for records without timestamps; tests replace it.
+	now   func() time.Time
+	state sync.Pool
+}
+
+const (
+	// initialRecordSize is the first guess at a message's size, before any has been measured.
+	initialRecordSize = 512
+	// maxRecordEstimate caps the guess, so that a call of a few huge records does not make the
+	// next call of many small ones allocate far more than it needs.
+	maxRecordEstimate = 4 << 10
+)
+
+// New returns an Encoder for cfg.
+func New(cfg Config) *Encoder {
+	e := &Encoder{
+		appName:    cfg.AppName,
+		env:        cfg.Env,
+		serverName: cfg.ServerName,
+		loc:        cfg.Location,
+		maxContent: cfg.MaxContentBytes,
+		keys:       newKeyTable(cfg.Mapping),
+		now:        time.Now,
+	}
+	if e.appName == "" {
+		// The server's alerting path fails the whole batch on a message without appName.
+		e.appName = "unknown"
+	}
+	if e.env == "" {
+		e.env = "default"
+	}
+	if e.loc == nil {
+		e.loc = time.Local
+	}
+	e.recordSize.Store(initialRecordSize)
+	e.state.New = func() any { return new(state) }
+	return e
+}
+
+// EncodeLogs encodes every record of ld, in order, as one Plumelog message each.
+// All messages share one freshly allocated backing array, which the caller may keep; each
+// message's capacity ends where it does, so appending to one never overwrites the next.
+func (e *Encoder) EncodeLogs(ld plog.Logs) [][]byte {
+	n := ld.LogRecordCount()
+	if n == 0 {
+		return nil
+	}
+	st := e.getState()
+	defer e.putState(st)
+
+	size := n * int(min(e.recordSize.Load(), maxRecordEstimate))
+	buf := make([]byte, 0, size+size/8)
+	// Reserve the whole block of seqs at once: one atomic operation per call, and the messages
+	// of one call stay consecutive.
+	seq := e.seq.Add(uint64(n)) - uint64(n)
+	rls := ld.ResourceLogs()
+	for i := range rls.Len() {
+		rl := rls.At(i)
+		e.prepare(st, rl.Resource())
+		sls := rl.ScopeLogs()
+		for j := range sls.Len() {
+			sl := sls.At(j)
+			scope := sl.Scope()
+			lrs := sl.LogRecords()
+			for k := range lrs.Len() {
+				seq++
+				buf = e.appendRecord(buf, st, scope, lrs.At(k), seq)
+				st.ends = append(st.ends, len(buf))
+			}
+		}
+	}
+	e.recordSize.Store(int64(len(buf)/n + 1))
+	if cap(buf)-len(buf) > len(buf)/4 {
+		// The guess was far too high. The caller keeps the whole array while any message is
+		// queued, so hand over an exact copy rather than the spare capacity.
+		buf = append(make([]byte, 0, len(buf)), buf...)
+	}
+	// Slice only now: buf may have moved while growing.
+	out := make([][]byte, len(st.ends))
+	start := 0
+	for i, end := range st.ends {
+		out[i] = buf[start:end:end]
+		start = end
+	}
+	return out
+}
+
+// AppendRecord appends one message for lr to dst.
+func (e *Encoder) AppendRecord(dst []byte, res pcommon.Resource, scope pcommon.InstrumentationScope, lr plog.LogRecord) []byte {
+	st := e.getState()
+	defer e.putState(st)
+	e.prepare(st, res)
+	return e.appendRecord(dst, st, scope, lr, e.seq.Add(1))
+}
+
+// attr is a record attribute that becomes an extension field.
+type attr struct {
+	key string
+	val pcommon.Value
+}
+
+// state is the scratch space of one encoding call, pooled so that steady-state encoding
+// allocates nothing per record.
+type state struct {
+	res resourceState
+
+	ext     []attr // the current record's extension attributes, in order
+	seen    keySet // extension keys already written for the current record
+	shadow  []bool // resource extension fields replaced by a record attribute, by index
+	scratch []byte // text of a non-string body or a map/slice value before escaping
+	ends    []int  // end offset of each message in the EncodeLogs buffer
+
+	// date caches "yyyy-MM-dd HH:mm:ss" for dateSec: records of a batch mostly share the second,
+	// and zone offsets only change at whole seconds.
+	date    []byte
+	dateSec int64
+	dateOK  bool
+
+	now     time.Time
+	haveNow bool
+}
+
+// resourceState holds what a resource contributes to each of its records, computed once.
+type resourceState struct {
+	picks picks
+	// head is `{"appName":…,"serverName":"…"` for records that do not override those fields.
+	head []byte
+	// ext is `,"key":"value"` for every resource extension field; ends[i] is where field i ends
+	// in ext and keys.keys[i] its key.
+	ext  []byte
+	ends []int
+	keys keySet
+}
+
+// maxPooledBytes keeps a rare huge message from pinning its buffers in the pool.
+const maxPooledBytes = 64 << 10
+
+func (e *Encoder) getState() *state {
+	st := e.state.Get().(*state)
+	st.haveNow = false
+	return st
+}
+
+func (e *Encoder) putState(st *state) {
+	// Drop every reference into the caller's pdata so the pool does not keep it alive.
+	clear(st.ext[:cap(st.ext)])
+	st.ext = st.ext[:0]
+	st.seen.reset()
+	st.res.keys.reset()
+	st.res.picks = picks{}
+	st.ends = st.ends[:0]
+	if cap(st.scratch) > maxPooledBytes {
+		st.scratch = nil
+	}
+	if cap(st.res.ext) > maxPooledBytes || cap(st.res.head) > maxPooledBytes {
+		st.res.ext, st.res.head = nil, nil
+	}
+	e.state.Put(st)
+}
+
+// clock returns the time for records without timestamps, read once per call.
+func (e *Encoder) clock(st *state) time.Time {
+	if !st.haveNow {
+		st.now, st.haveNow = e.now(), true
+	}
+	return st.now
+}
+
+// prepare computes the resource's share of its records: mapped fields, the message head and the
+// pre-encoded extension fields, which most records append verbatim.
+func (e *Encoder) prepare(st *state, res pcommon.Resource) {
+	r := &st.res
+	r.picks = picks{}
+	r.keys.reset()
+	r.ext = r.ext[:0]
+	r.ends = r.ends[:0]
+	for k, v := range res.Attributes().All() {
+		if ki := e.keys.lookup(k); ki != nil {
+			if ki.mapped {
+				r.picks.offer(ki, v)
+			}
+			continue
+		}
+		k = validKey(k)
+		if !r.keys.add(k) {
+			continue
+		}
+		r.ext = appendField(r.ext, k, v, &st.scratch)
+		r.ends = append(r.ends, len(r.ext))
+	}
+	if cap(st.shadow) < len(r.ends) {
+		st.shadow = make([]bool, len(r.ends))
+	}
+	st.shadow = st.shadow[:len(r.ends)]
+	r.head = e.appendHead(r.head[:0], &picks{}, &r.picks)
+}
+
+// validKey returns k with each invalid UTF-8 byte replaced by U+FFFD, which is what a JSON
+// reader decodes from the escaped key. Duplicates are detected in this form: keys that differ
+// only in invalid bytes would otherwise arrive as the same key twice.
+func validKey(k string) string {
+	if utf8.ValidString(k) {
+		return k
+	}
+	b := make([]byte, 0, len(k)+2*utf8.UTFMax)
+	for i := 0; i < len(k); {
+		r, size := utf8.DecodeRuneInString(k[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = utf8.AppendRune(b, utf8.RuneError)
+		} else {
+			b = append(b, k[i:i+size]...)
+		}
+		i += size
+	}
+	return string(b)
+}
+
+// appendField appends `,"key":"value"`.
+func appendField(dst []byte, k string, v pcommon.Value, scratch *[]byte) []byte {
+	dst = append(dst, ',')
+	dst = appendString(dst, k)
+	dst = append(dst, ':')
+	return appendStringValue(dst, v, scratch)
+}
+
+// appendHead appends the message up to and including serverName.
+func (e *Encoder) appendHead(dst []byte, rec, res *picks) []byte {
+	app := choose(rec, res, fieldAppName).text()
+	if app == "" {
+		app = e.appName
+	}
+	env := choose(rec, res, fieldEnv).text()
+	if env == "" {
+		env = e.env
+	}
+	server := choose(rec, res, fieldServerName).text()
+	if server == "" {
+		server = e.serverName
+	}
+	dst = append(dst, `{"appName":`...)
+	dst = appendString(dst, app)
+	dst = append(dst, `,"env":`...)
+	dst = appendString(dst, env)
+	// Escaping each part is escaping the whole: the ASCII separator cannot join a UTF-8 sequence.
+	dst = append(dst, `,"appNameWithEnv":"`...)
+	dst = appendEscaped(dst, app)
+	dst = append(dst, "-_-"...)
+	dst = appendEscaped(dst, env)
+	dst = append(dst, `","serverName":`...)
+	return appendString(dst, server)
+}
+
+func (e *Encoder) appendRecord(dst []byte, st *state, scope pcommon.InstrumentationScope, lr plog.LogRecord, seq uint64) []byte {
+	var rec picks
+	st.ext = st.ext[:0]
+	for k, v := range lr.Attributes().All() {
+		if ki := e.keys.lookup(k); ki != nil {
+			if ki.mapped {
+				rec.offer(ki, v)
+			}
+			continue
+		}
+		st.ext = append(st.ext, attr{key: validKey(k), val: v})
+	}
+	res := &st.res.picks
+
+	if rec[fieldAppName].ok || rec[fieldEnv].ok || rec[fieldServerName].ok {
+		dst = e.appendHead(dst, &rec, res)
+	} else {
+		dst = append(dst, st.res.head...)
+	}
+
+	var t time.Time
+	if ts := lr.Timestamp(); validTimestamp(ts) {
+		t = time.Unix(0, int64(ts))
+	} else if ts := lr.ObservedTimestamp(); validTimestamp(ts) {
+		t = time.Unix(0, int64(ts))
+	} else {
+		t = e.clock(st)
+	}
+	dst = append(dst, `,"dtTime":`...)
+	dst = strconv.AppendInt(dst, t.UnixMilli(), 10)
+	dst = append(dst, `,"seq":`...)
+	dst = strconv.AppendUint(dst, seq, 10)
+	dst = append(dst, `,"dateTime":"`...)
+	dst = e.appendDateTime(dst, st, t)
+	dst = append(dst, `","logLevel":"`...)
+	dst = append(dst, level(lr.SeverityNumber(), lr.SeverityText())...)
+	dst = append(dst, `","content":`...)
+	dst = e.appendContent(dst, st, lr.Body(), choose(&rec, res, fieldStacktrace).text())
+
+	thread := choose(&rec, res, fieldThreadName).text()
+	class, method := codeLocation(
+		choose(&rec, res, fieldClassName).text(), choose(&rec, res, fieldMethod).text(), scope.Name(), thread)
+	dst = append(dst, `,"className":`...)
+	dst = appendString(dst, class)
+	dst = append(dst, `,"method":`...)
+	dst = appendString(dst, method)
+	dst = append(dst, `,"threadName":`...)
+	dst = appendString(dst, thread)
+
+	if id := lr.TraceID(); !id.IsEmpty() {
+		dst = append(dst, `,"traceId":"`...)
+		dst = hex.AppendEncode(dst, id[:])
+		dst = append(dst, '"')
+	}
+	if id := lr.SpanID(); !id.IsEmpty() {
+		dst = append(dst, `,"spanId":"`...)
+		dst = hex.AppendEncode(dst, id[:])
+		dst = append(dst, '"')
+	}
+
+	return append(st.appendExtensions(dst), '}')
+}
+
+// appendExtensions appends the record's extension fields, then the resource's that no record
+// attribute replaced.
+func (st *state) appendExtensions(dst []byte) []byte {
+	shadowed := false
+	st.seen.reset()
+	for _, a := range st.ext {
+		if !st.seen.add(a.key) {
+			continue
+		}
+		if i := st.res.keys.find(a.key); i >= 0 {
+			st.shadow[i] = true
+			shadowed = true
+		}
+		dst = appendField(dst, a.key, a.val, &st.scratch)
+	}
+	if !shadowed {
+		return append(dst, st.res.ext...)
+	}
+	start := 0
+	for i, end := range st.res.ends {
+		if !st.shadow[i] {
+			dst = append(dst, st.res.ext[start:end]...)
+		}
+		st.shadow[i] = false
+		start = end
+	}
+	return dst
+}
+
+// appendDateTime appends t as "yyyy-MM-dd HH:mm:ss.SSS" in the encoder's zone.
+func (e *Encoder) appendDateTime(dst []byte, st *state, t time.Time) []byte {
+	if sec := t.Unix(); !st.dateOK || sec != st.dateSec {
+		st.date = t.In(e.loc).AppendFormat(st.date[:0], "2006-01-02 15:04:05")
+		st.dateSec, st.dateOK = sec, true
+	}
+	dst = append(dst, st.date...)
+	ms := t.Nanosecond() / int(time.Millisecond)
+	return append(dst, '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10))
+}
+
+// appendContent appends the content string: the body as text, then "\n" and the stack trace
+// when there is one, as Plumelog's Java appenders do.
+func (e *Encoder) appendContent(dst []byte, st *state, body pcommon.Value, stack string) []byte {
+	if body.Type() == pcommon.ValueTypeStr {
+		return appendContent(dst, body.Str(), stack, e.maxContent)
+	}
+	st.scratch = appendText(st.scratch[:0], body)
+	return appendContent(dst, st.scratch, stack, e.maxContent)
+}
+
+func appendContent[T string | []byte](dst []byte, body T, stack string, limit int) []byte {
+	dst = append(dst, '"')
+	total := len(body)
+	if stack != "" {
+		total += 1 + len(stack)
+	}
+	if limit <= 0 || total <= limit {
+		dst = appendEscaped(dst, body)
+		if stack != "" {
+			dst = append(dst, '\\', 'n')
+			dst = appendEscaped(dst, stack)
+		}
+		return append(dst, '"')
+	}
+	kept := runeCut(body, limit)
+	dst = appendEscaped(dst, body[:kept])
+	if kept == len(body) && stack != "" && limit > kept {
+		dst = append(dst, '\\', 'n')
+		n := runeCut(stack, limit-kept-1)
+		dst = appendEscaped(dst, stack[:n])
+		kept += 1 + n
+	}
+	dst = append(dst, "…[truncated "...)
+	dst = strconv.AppendInt(dst, int64(total-kept), 10)
+	return append(dst, ` bytes]"`...)
+}
+
+// validTimestamp reports whether ts is set and fits an int64 of nanoseconds (before 2262):
+// a larger one would turn into a negative dtTime, which Plumelog's UI cannot place.
+func validTimestamp(ts pcommon.Timestamp) bool {
+	return ts != 0 && ts <= math.MaxInt64
+}
