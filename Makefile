@@ -6,9 +6,10 @@ OCB := $(BIN)/builder
 TELEMETRYGEN := $(BIN)/telemetrygen
 COLLECTOR := $(CURDIR)/build/otelcol-plumelog/otelcol-plumelog
 FUZZTIME ?= 15s
-PACKAGES := redis-server=redis-server redis-cli=redis-tools
+DURATION ?= 5m
+PACKAGES := redis-server=redis-server redis-cli=redis-tools redis-sentinel=redis-sentinel python3:lz4.block=python3-lz4
 
-.PHONY: run test unit fuzz build bench generate lint packages clean
+.PHONY: run test unit fuzz soak build bench generate lint packages clean
 
 run: build packages
 	scripts/run.sh $(COLLECTOR) testdata/collector-config.yaml
@@ -17,15 +18,35 @@ test: build packages $(TELEMETRYGEN)
 	PLUMELOG_COLLECTOR=$(COLLECTOR) TELEMETRYGEN=$(TELEMETRYGEN) $(GO) test -race -count=1 -timeout 30m ./...
 	$(MAKE) fuzz
 
+# Each target gets FUZZTIME: single records, then whole plog.Logs payloads, then the LZ4 block
+# compressor of the compressed queue.
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzEncodeRecord$$' -fuzztime $(FUZZTIME) ./exporter/plumelogexporter/internal/encoder/
+	$(GO) test -run '^$$' -fuzz '^FuzzEncodeLogs$$' -fuzztime $(FUZZTIME) ./exporter/plumelogexporter/internal/encoder/
+	$(GO) test -run '^$$' -fuzz '^FuzzBlock$$' -fuzztime $(FUZZTIME) ./exporter/plumelogexporter/internal/envelope/
+
+# The built collector under a steady load against a local Redis that is drained as a Plumelog
+# server would: sent, delivered, dropped, memory and goroutines over time.
+soak: build packages
+	$(GO) run ./internal/soak -collector $(COLLECTOR) -duration $(DURATION)
 
 build: $(OCB)
 	mkdir -p build
 	$(OCB) --config builder-config.yaml
 
+# Micro-benchmarks, then the exporter against a real redis-server: latency at paced loads per
+# batching mode and saturation throughput next to redis-benchmark (results.md), memory under
+# overload in a process of its own (overload.md), and the latency plot in docs/.
+LOADBENCH := $(CURDIR)/.tmp/loadbench
 bench: packages
+	scripts/ensure-packages.sh redis-benchmark=redis-tools /usr/bin/time=time
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./exporter/plumelogexporter/...
+	$(GO) test -run '^TestLoadBench$$' -count=1 -timeout 30m -v ./exporter/plumelogexporter/internal/loadbench -args -loadbench.out=$(LOADBENCH)
+	$(GO) test -c -o $(LOADBENCH)/loadbench.test ./exporter/plumelogexporter/internal/loadbench
+	/usr/bin/time -v -o $(LOADBENCH)/overload-time.txt $(LOADBENCH)/loadbench.test -test.run '^TestOverloadMemory$$' -test.v -loadbench.out=$(LOADBENCH)
+	cd internal/tools && $(GO) run ./batcherplot -in $(LOADBENCH)/results.json -out $(CURDIR)/docs/batcher-latency.png
+	@cat $(LOADBENCH)/results.md $(LOADBENCH)/overload.md
+	@grep 'Maximum resident set size' $(LOADBENCH)/overload-time.txt
 
 generate:
 	$(GO) generate ./...

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -45,7 +46,9 @@ type collector struct {
 	GRPC    string // OTLP/gRPC host:port
 	HTTP    string // OTLP/HTTP host:port
 	Metrics string // the collector's own Prometheus metrics, host:port
+	Health  string // URL of the health_check extension's status
 
+	args   []string
 	cmd    *exec.Cmd
 	output *syncBuffer
 	done   chan error
@@ -68,24 +71,60 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+// setup is what a test changes in the collector's config and command line.
+type setup struct {
+	// exporter is the plumelog exporter's settings, indented under `plumelog:`.
+	exporter string
+	// extensions are more extensions, indented under `extensions:`, and extensionIDs the
+	// names the service enables.
+	extensions   string
+	extensionIDs []string
+	// componentHealth makes health_check report component status, so that the exporter's
+	// recoverable errors show on it.
+	componentHealth bool
+}
+
 // startCollector writes a config with the plumelog exporter's settings in exporterYAML
 // (indented under `plumelog:`), starts the binary and waits until it is healthy.
 func startCollector(t *testing.T, exporterYAML string) *collector {
 	t.Helper()
-	bin := binary(t, "PLUMELOG_COLLECTOR")
+	return startCollectorWith(t, setup{exporter: exporterYAML})
+}
+
+// startCollectorWith starts the binary with the config s describes and waits until it is
+// healthy.
+func startCollectorWith(t *testing.T, s setup) *collector {
+	t.Helper()
 	c := &collector{
 		GRPC:    loopback(t),
 		HTTP:    loopback(t),
 		Metrics: loopback(t),
 		output:  &syncBuffer{},
-		done:    make(chan error, 1),
 	}
 	health := loopback(t)
 	_, metricsPort, _ := net.SplitHostPort(c.Metrics)
-	config := fmt.Sprintf(`
-extensions:
+	healthYAML := fmt.Sprintf(`
   health_check:
-    endpoint: %s
+    endpoint: %s`, health)
+	c.Health = "http://" + health + "/"
+	if s.componentHealth {
+		// Component status drives the shared health check implementation only.
+		c.args = append(c.args, "--feature-gates=+extension.healthcheck.useComponentStatus")
+		healthYAML = fmt.Sprintf(`
+  health_check:
+    http:
+      endpoint: %s
+      status:
+        enabled: true
+        path: /status
+    component_health:
+      include_recoverable_errors: true
+      recovery_duration: 1ms`, health)
+		c.Health = "http://" + health + "/status"
+	}
+	config := fmt.Sprintf(`
+extensions:%s
+%s
 receivers:
   otlp:
     protocols:
@@ -97,8 +136,12 @@ exporters:
   plumelog:
 %s
 service:
-  extensions: [health_check]
+  extensions: [%s]
   telemetry:
+    logs:
+      # Every "Dropped log records" line counts: the default samples repeated lines.
+      sampling:
+        enabled: false
     metrics:
       level: detailed
       readers:
@@ -111,28 +154,38 @@ service:
     logs:
       receivers: [otlp]
       exporters: [plumelog]
-`, health, c.GRPC, c.HTTP, exporterYAML, metricsPort)
+`, healthYAML, s.extensions, c.GRPC, c.HTTP, s.exporter,
+		strings.Join(append([]string{"health_check"}, s.extensionIDs...), ", "), metricsPort)
 	path := filepath.Join(t.TempDir(), "config.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(config), 0o600))
+	c.args = append(c.args, "--config", path)
 
-	c.cmd = exec.Command(bin, "--config", path)
-	c.cmd.Stdout, c.cmd.Stderr = c.output, c.output
-	require.NoError(t, c.cmd.Start())
-	go func() { c.done <- c.cmd.Wait() }()
 	t.Cleanup(func() {
 		c.Stop(t)
 		if t.Failed() {
 			t.Logf("collector output:\n%s", c.output.String())
 		}
 	})
+	c.start(t)
+	return c
+}
+
+// start runs the binary and waits until it is healthy.
+func (c *collector) start(t *testing.T) {
+	t.Helper()
+	c.cmd = exec.Command(binary(t, "PLUMELOG_COLLECTOR"), c.args...)
+	c.cmd.Stdout, c.cmd.Stderr = c.output, c.output
+	require.NoError(t, c.cmd.Start())
+	c.done = make(chan error, 1)
+	go func(cmd *exec.Cmd, done chan error) { done <- cmd.Wait() }(c.cmd, c.done)
 
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		resp, err := http.Get("http://" + health)
+		resp, err := http.Get(c.Health)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return c
+				return
 			}
 		}
 		select {
@@ -161,6 +214,22 @@ func (c *collector) Stop(t *testing.T) {
 		t.Errorf("collector did not stop within 60s of SIGTERM")
 	}
 	c.cmd = nil
+}
+
+// Kill ends the collector with SIGKILL, as a crash would: nothing is flushed.
+func (c *collector) Kill(t *testing.T) {
+	t.Helper()
+	require.NoError(t, c.cmd.Process.Kill())
+	<-c.done
+	c.cmd = nil
+}
+
+// Restart starts the collector again, with the same config, ports and storage, after Kill
+// or Stop.
+func (c *collector) Restart(t *testing.T) {
+	t.Helper()
+	fmt.Fprintf(c.output, "\n---- restart ----\n")
+	c.start(t)
 }
 
 func loopback(t *testing.T) string {

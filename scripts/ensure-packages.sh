@@ -3,11 +3,16 @@
 # Usage: scripts/ensure-packages.sh [command=package ...]
 set -euo pipefail
 
+# Debian's python3-* packages serve the system interpreter, which a python3 earlier on PATH
+# (pyenv, a virtualenv) may hide.
+python=/usr/bin/python3
+[ -x "$python" ] || python=python3
+
 missing=()
 for pair in "$@"; do
   cmd=${pair%%=*} pkg=${pair#*=}
   if [[ $cmd == python3:* ]]; then
-    python3 -c "import ${cmd#python3:}" 2>/dev/null || missing+=("$pkg")
+    "$python" -c "import ${cmd#python3:}" 2>/dev/null || missing+=("$pkg")
   else
     command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
   fi

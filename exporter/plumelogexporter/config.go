@@ -3,7 +3,9 @@ package plumelogexporter // import "github.com/plumelog-otel/otelcol-plumelog/ex
 import (
 	"errors"
 	"fmt"
+	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,28 +17,44 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/batcher"
+	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/sender"
 )
 
 // Config defines the configuration of the Plumelog exporter.
 type Config struct {
-	// Endpoint is the Redis address: host:port, or the path of a unix socket (absolute, or with
-	// a unix:// prefix).
+	// Endpoint is the address of a standalone Redis: host:port, or the path of a unix socket
+	// (absolute, or with a unix:// prefix). Empty means localhost:6379, unless Sentinel or
+	// Cluster is set, which name the servers instead.
 	Endpoint string `mapstructure:"endpoint"`
+	// Sentinel finds the master through Redis Sentinel.
+	Sentinel SentinelConfig `mapstructure:"sentinel"`
+	// Cluster writes to a Redis Cluster.
+	Cluster ClusterConfig `mapstructure:"cluster"`
 	// Username is the Redis ACL user; empty means the default user.
 	Username string `mapstructure:"username"`
 	// Password authenticates with Redis (AUTH).
 	Password configopaque.String `mapstructure:"password"`
 	// DB is the Redis logical database the Plumelog server reads.
 	DB int `mapstructure:"db"`
-	// TLS configures TLS to Redis; plain TCP unless insecure is false or a CA is given.
+	// TLS configures TLS to Redis, and to the sentinels; plain TCP unless insecure is false
+	// or a CA is given.
 	TLS configtls.ClientConfig `mapstructure:"tls"`
 	// DialTimeout, ReadTimeout and WriteTimeout bound each Redis connection attempt and command.
 	DialTimeout  time.Duration `mapstructure:"dial_timeout"`
 	ReadTimeout  time.Duration `mapstructure:"read_timeout"`
 	WriteTimeout time.Duration `mapstructure:"write_timeout"`
 
-	// Key is the Redis list the Plumelog server drains.
+	// Key is the Redis list of plain messages the Plumelog server drains.
 	Key string `mapstructure:"key"`
+	// Compression is "none" (one element per message, in Key) or "lz4" (one LZ4 envelope per
+	// batch, in CompressedKey); it must match the server's plumelog.redis.compressor.
+	Compression string `mapstructure:"compression"`
+	// CompressedKey is the Redis list of envelopes the Plumelog server drains in its
+	// compressed mode.
+	CompressedKey string `mapstructure:"compressed_key"`
+	// MaxEnvelopeSize caps the text of one envelope, in bytes before compression; a larger
+	// batch is split into several envelopes, written all or nothing.
+	MaxEnvelopeSize int `mapstructure:"max_envelope_size"`
 
 	// AppName and Env are used when a record's attributes carry none.
 	AppName string `mapstructure:"app_name"`
@@ -78,6 +96,32 @@ type Config struct {
 	QueueConfig configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
 
 	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// SentinelConfig locates the master through Redis Sentinel.
+type SentinelConfig struct {
+	// MasterName is the name the sentinels monitor the master under.
+	MasterName string `mapstructure:"master_name"`
+	// Addresses are the sentinels' host:port addresses.
+	Addresses []string `mapstructure:"addresses"`
+	// Username and Password authenticate with the sentinels, which may differ from the
+	// master's own username and password.
+	Username string              `mapstructure:"username"`
+	Password configopaque.String `mapstructure:"password"`
+
+	_ struct{}
+}
+
+func (s SentinelConfig) isSet() bool {
+	return s.MasterName != "" || len(s.Addresses) > 0 || s.Username != "" || s.Password != ""
+}
+
+// ClusterConfig points at a Redis Cluster.
+type ClusterConfig struct {
+	// Addresses are host:port addresses of some cluster nodes; the others are discovered.
+	Addresses []string `mapstructure:"addresses"`
+
 	_ struct{}
 }
 
@@ -127,9 +171,7 @@ func (cfg *Config) Validate() error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 
-	if strings.TrimSpace(cfg.Endpoint) == "" {
-		add(`"endpoint" must not be empty`)
-	}
+	errs = append(errs, cfg.validateTopology()...)
 	if cfg.DB < 0 {
 		add(`"db" must not be negative, got %d`, cfg.DB)
 	}
@@ -143,6 +185,18 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.Key == "" {
 		add(`"key" must not be empty`)
+	}
+	switch cfg.Compression {
+	case compressionNone:
+	case compressionLZ4:
+		if cfg.CompressedKey == "" {
+			add(`"compressed_key" must not be empty with compression %q`, compressionLZ4)
+		}
+	default:
+		add(`"compression" must be %q or %q, got %q`, compressionNone, compressionLZ4, cfg.Compression)
+	}
+	if cfg.MaxEnvelopeSize <= 0 || cfg.MaxEnvelopeSize > maxEnvelopeSize {
+		add(`"max_envelope_size" must be between 1 and %d (256 MiB), got %d`, maxEnvelopeSize, cfg.MaxEnvelopeSize)
 	}
 	if cfg.AppName == "" {
 		add(`"app_name" must not be empty: Plumelog rejects messages without an appName`)
@@ -211,4 +265,74 @@ func (cfg *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+const (
+	compressionNone = "none"
+	compressionLZ4  = "lz4"
+	// maxEnvelopeSize keeps an envelope well below Redis's 512 MB limit on one value: base64
+	// makes the compressed text a third larger, and incompressible text does not shrink.
+	maxEnvelopeSize = 256 << 20
+)
+
+// validateTopology checks that exactly one of endpoint, sentinel and cluster names the Redis
+// servers, and that each is complete.
+func (cfg *Config) validateTopology() []error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	sentinel, cluster := cfg.Sentinel.isSet(), len(cfg.Cluster.Addresses) > 0
+	switch {
+	case sentinel && cluster:
+		add(`"sentinel" and "cluster" exclude each other: set the one that matches the Redis the Plumelog server reads`)
+	case sentinel && cfg.Endpoint != "":
+		add(`"endpoint" must be empty with "sentinel": the sentinels name the master, list them in sentinel::addresses`)
+	case cluster && cfg.Endpoint != "":
+		add(`"endpoint" must be empty with "cluster": list the cluster's nodes in cluster::addresses`)
+	}
+	if sentinel {
+		if cfg.Sentinel.MasterName == "" {
+			add(`"sentinel::master_name" must be set: it is the server's plumelog.queue.redis.sentinel.masterName`)
+		}
+		if len(cfg.Sentinel.Addresses) == 0 {
+			add(`"sentinel::addresses" must list the sentinels (host:port, usually port 26379)`)
+		}
+		errs = append(errs, checkAddresses("sentinel::addresses", cfg.Sentinel.Addresses)...)
+	}
+	if cluster {
+		if cfg.DB != 0 {
+			add(`"db" must be 0 with "cluster": Redis Cluster has only database 0, got %d`, cfg.DB)
+		}
+		errs = append(errs, checkAddresses("cluster::addresses", cfg.Cluster.Addresses)...)
+	}
+	if cfg.Endpoint != "" {
+		if strings.Contains(cfg.Endpoint, ",") {
+			add(`"endpoint" %q holds several addresses: list sentinels in sentinel::addresses, cluster nodes in cluster::addresses`, cfg.Endpoint)
+		} else if _, unix := sender.UnixSocketPath(cfg.Endpoint); !unix && !isHostPort(cfg.Endpoint) {
+			add(`"endpoint" %q is neither host:port nor a unix socket path`, cfg.Endpoint)
+		}
+	}
+	return errs
+}
+
+func checkAddresses(key string, addrs []string) []error {
+	var errs []error
+	for _, a := range addrs {
+		if !isHostPort(a) {
+			hint := ""
+			if strings.Contains(a, ",") {
+				hint = " (one address per list entry)"
+			}
+			errs = append(errs, fmt.Errorf("%q entry %q is not host:port%s", key, a, hint))
+		}
+	}
+	return errs
+}
+
+func isHostPort(addr string) bool {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		return false
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n > 0 && n <= 65535
 }

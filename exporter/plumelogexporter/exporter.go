@@ -35,6 +35,7 @@ type logsExporter struct {
 	batcher   *batcher.Batcher
 	telemetry *metadata.TelemetryBuilder
 	attrs     telemetryAttrs
+	status    *statusReporter
 }
 
 func newLogsExporter(cfg *Config, set exporter.Settings) (*logsExporter, error) {
@@ -72,7 +73,8 @@ func newLogsExporter(cfg *Config, set exporter.Settings) (*logsExporter, error) 
 	}, nil
 }
 
-func (e *logsExporter) start(ctx context.Context, _ component.Host) error {
+func (e *logsExporter) start(ctx context.Context, host component.Host) error {
+	e.status = newStatusReporter(host, e.logger)
 	tlsCfg, err := e.cfg.TLS.LoadTLSConfig(ctx)
 	if err != nil {
 		return err
@@ -83,17 +85,7 @@ func (e *logsExporter) start(ctx context.Context, _ component.Host) error {
 	}
 	e.telemetry = tb
 	e.attrs = newTelemetryAttrs()
-	e.sender = sender.New(sender.Config{
-		Endpoint:     e.cfg.Endpoint,
-		Username:     e.cfg.Username,
-		Password:     string(e.cfg.Password),
-		DB:           e.cfg.DB,
-		TLS:          tlsCfg,
-		DialTimeout:  e.cfg.DialTimeout,
-		ReadTimeout:  e.cfg.ReadTimeout,
-		WriteTimeout: e.cfg.WriteTimeout,
-		Key:          e.cfg.Key,
-	})
+	e.sender = newSender(e.cfg, tlsCfg)
 	e.batcher = batcher.New(batcher.Config{
 		BatchSize:       e.cfg.BatchSize,
 		FlushInterval:   e.cfg.FlushInterval,
@@ -110,7 +102,7 @@ func (e *logsExporter) start(ctx context.Context, _ component.Host) error {
 			Multiplier: e.cfg.Backoff.Multiplier,
 			Jitter:     e.cfg.Backoff.Jitter,
 		},
-	}, e.sender.Send, e)
+	}, sendFunc(e.cfg, e.sender), e)
 	return tb.RegisterPlumelogExporterQueueSizeCallback(func(_ context.Context, o metric.Int64Observer) error {
 		records, _ := e.batcher.Held()
 		o.Observe(int64(records))
@@ -120,6 +112,9 @@ func (e *logsExporter) start(ctx context.Context, _ component.Host) error {
 
 func (e *logsExporter) shutdown(ctx context.Context) error {
 	var errs []error
+	if e.status != nil {
+		e.status.stop()
+	}
 	if e.batcher != nil {
 		errs = append(errs, e.batcher.Shutdown(ctx))
 	}
@@ -172,6 +167,7 @@ func (e *logsExporter) Flushed(trigger batcher.Trigger, records int) {
 func (e *logsExporter) Delivered(latencies []time.Duration) {
 	ctx := context.Background()
 	e.telemetry.PlumelogExporterRecordsSent.Add(ctx, int64(len(latencies)))
+	e.status.delivered()
 	for _, l := range latencies {
 		e.telemetry.PlumelogExporterDeliveryLatency.Record(ctx, l.Seconds())
 	}
@@ -179,6 +175,7 @@ func (e *logsExporter) Delivered(latencies []time.Duration) {
 
 func (e *logsExporter) Retried(records int, err error) {
 	e.telemetry.PlumelogExporterRecordsRetried.Add(context.Background(), int64(records))
+	e.status.failed(err)
 	e.logger.Debug("Redis rejected a batch; it will be retried", zap.Int("records", records), zap.Error(err))
 }
 
@@ -186,6 +183,9 @@ func (e *logsExporter) Dropped(records int, reason batcher.DropReason, err error
 	e.telemetry.PlumelogExporterRecordsDropped.Add(context.Background(), int64(records), e.attrs.drop[reason])
 	e.logger.Error("Dropped log records",
 		zap.Int("records", records), zap.String("reason", string(reason)), zap.Error(err))
+	if reason != batcher.DropShutdown {
+		e.status.failed(err)
+	}
 }
 
 // hostIPv4 returns the host's first non-loopback IPv4 address, which is what Plumelog's

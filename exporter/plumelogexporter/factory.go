@@ -29,15 +29,17 @@ func NewFactory() exporter.Factory {
 func createDefaultConfig() component.Config {
 	mapping := encoder.DefaultMapping()
 	return &Config{
-		Endpoint:     "localhost:6379",
-		TLS:          configtls.ClientConfig{Insecure: true},
-		DialTimeout:  5 * time.Second,
-		ReadTimeout:  3 * time.Second,
-		WriteTimeout: 3 * time.Second,
-		Key:          "plume_log_list",
-		AppName:      "unknown",
-		Env:          "default",
-		Timezone:     "Local",
+		TLS:             configtls.ClientConfig{Insecure: true},
+		DialTimeout:     5 * time.Second,
+		ReadTimeout:     3 * time.Second,
+		WriteTimeout:    3 * time.Second,
+		Key:             "plume_log_list",
+		Compression:     compressionNone,
+		CompressedKey:   "plume_log_list_compress",
+		MaxEnvelopeSize: defaultMaxEnvelopeSize,
+		AppName:         "unknown",
+		Env:             "default",
+		Timezone:        "Local",
 		Mapping: MappingConfig{
 			AppName:    mapping.AppName,
 			Env:        mapping.Env,
@@ -62,7 +64,9 @@ func createDefaultConfig() component.Config {
 			MaxRecords: 100_000,
 			MaxBytes:   64 << 20,
 		},
-		QueueConfig: configoptional.None[exporterhelper.QueueBatchConfig](),
+		// Off until the user writes sending_queue; then its unset keys take the collector's
+		// defaults (num_consumers 10, queue_size 1000 requests), so `storage` alone suffices.
+		QueueConfig: configoptional.Default(exporterhelper.NewDefaultQueueConfig()),
 	}
 }
 

@@ -1,11 +1,13 @@
-// Package redistest starts real redis-server processes on free loopback ports for tests.
+// Package redistest starts real Redis processes on free loopback ports for tests: standalone
+// servers, TLS-only servers with a throwaway CA, replicas with Sentinel, and Redis Clusters.
 //
-// When redis-server is not installed the test is skipped, except with CI=true, where a missing
-// server is a failure: CI must never pass by testing nothing.
+// When a program is not installed the test is skipped, except with CI=true, where a missing
+// program is a failure: CI must never pass by testing nothing.
 package redistest // import "github.com/plumelog-otel/otelcol-plumelog/internal/redistest"
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
@@ -27,6 +29,8 @@ type Server struct {
 
 	t    testing.TB
 	args []string
+	// tls is how the test itself reaches a server that only speaks TLS.
+	tls  *tls.Config
 	cmd  *exec.Cmd
 	done chan struct{}
 }
@@ -85,7 +89,7 @@ func (s *Server) start() {
 		close(done)
 	}(s.cmd, s.done)
 
-	c := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1})
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1, TLSConfig: s.tls})
 	defer c.Close()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -124,9 +128,19 @@ func (s *Server) Restart() {
 
 // Client returns a go-redis client for the server, closed when the test ends.
 func (s *Server) Client() *redis.Client {
-	c := redis.NewClient(&redis.Options{Addr: s.Addr})
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, Password: s.password(), TLSConfig: s.tls})
 	s.t.Cleanup(func() { _ = c.Close() })
 	return c
+}
+
+// password is the one the server was started with ("--requirepass"), so that Client works.
+func (s *Server) password() string {
+	for i, a := range s.args {
+		if a == "--requirepass" && i+1 < len(s.args) {
+			return s.args[i+1]
+		}
+	}
+	return ""
 }
 
 // String describes the server for test messages.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -99,9 +100,12 @@ type Batcher struct {
 	abortErr error
 	// shutdownDropped counts the records dropped because Shutdown's deadline passed.
 	shutdownDropped int
-	// room is closed, and replaced, to wake the Adds that wait for room.
-	room        chan struct{}
-	roomWaiters int
+	// waiting holds the Adds that wait for room, in arrival order. Freed room goes to the
+	// first of them while it fits and new Adds queue behind them, so that freeing one batch
+	// wakes the one Add it makes room for, and small requests never starve a large one.
+	waiting []*roomWaiter
+	// granted holds the Adds whose room is reserved but that have not taken it yet.
+	granted []*roomWaiter
 }
 
 // batch is a set of records in flight. There is one per worker, reused.
@@ -109,6 +113,15 @@ type batch struct {
 	trigger Trigger
 	items   []item
 	data    [][]byte
+}
+
+// roomWaiter is an Add waiting for room. Room is reserved when it is granted, so that the
+// same freed room is never promised twice.
+type roomWaiter struct {
+	records, bytes int
+	granted        bool
+	// wake is closed when the room is granted or when Shutdown begins.
+	wake chan struct{}
 }
 
 // waiter follows the records of one AddAndWait call until each is delivered or dropped.
@@ -142,7 +155,6 @@ func New(cfg Config, send SendFunc, obs Observer) *Batcher {
 		cancelSend: cancelSend,
 		pending:    newQueue(cfg.MaxQueueRecords),
 		free:       make([]*batch, cfg.Concurrency),
-		room:       make(chan struct{}),
 	}
 	for i := range b.free {
 		b.free[i] = &batch{}
@@ -197,7 +209,17 @@ func (b *Batcher) Shutdown(ctx context.Context) error {
 	b.mu.Lock()
 	if !b.closing {
 		b.closing = true
-		b.broadcastRoomLocked()
+		// Adds that have not taken their room yet fail with ErrClosed: the dispatcher may
+		// already have flushed everything and stopped.
+		for _, rw := range b.granted {
+			b.records -= rw.records
+			b.bytes -= rw.bytes
+			rw.granted = false
+		}
+		for _, rw := range b.waiting {
+			close(rw.wake)
+		}
+		b.granted, b.waiting = nil, nil
 	}
 	b.mu.Unlock()
 	b.signal()
@@ -222,46 +244,25 @@ func (b *Batcher) admit(ctx context.Context, items [][]byte, w *waiter) error {
 	for _, data := range items {
 		size += len(data)
 	}
-	var timeout <-chan time.Time
 	b.mu.Lock()
-	for {
-		if b.closing {
-			b.mu.Unlock()
-			return ErrClosed
-		}
-		if b.fitsLocked(len(items), size) {
-			break
-		}
-		if b.cfg.BlockTimeout == 0 {
-			b.mu.Unlock()
-			return ErrQueueFull
-		}
-		if timeout == nil {
-			t := time.NewTimer(b.cfg.BlockTimeout)
-			defer t.Stop()
-			timeout = t.C
-		}
-		room := b.room
-		b.roomWaiters++
+	switch {
+	case b.closing:
 		b.mu.Unlock()
-		var err error
-		select {
-		case <-room:
-		case <-timeout:
-			err = fmt.Errorf("%w: no room for %d records within %s", ErrQueueFull, len(items), b.cfg.BlockTimeout)
-		case <-ctx.Done():
-			err = ctx.Err()
-		}
-		b.mu.Lock()
-		b.roomWaiters--
-		if err != nil {
+		return ErrClosed
+	case len(items) == 0:
+		b.mu.Unlock()
+		return nil
+	case len(b.waiting) == 0 && b.fitsLocked(len(items), size):
+		b.records += len(items)
+		b.bytes += size
+	case b.cfg.BlockTimeout == 0:
+		b.mu.Unlock()
+		return ErrQueueFull
+	default:
+		if err := b.waitForRoomLocked(ctx, len(items), size); err != nil {
 			b.mu.Unlock()
 			return err
 		}
-	}
-	if len(items) == 0 {
-		b.mu.Unlock()
-		return nil
 	}
 	// Taken under the lock so that admission times never decrease along the queue and the
 	// front is the oldest record, as the age trigger assumes.
@@ -271,8 +272,6 @@ func (b *Batcher) admit(ctx context.Context, items [][]byte, w *waiter) error {
 	for _, data := range items {
 		b.pending.pushBack(item{data: data, added: now, waiter: w})
 	}
-	b.records += len(items)
-	b.bytes += size
 	b.mu.Unlock()
 	// The dispatcher's plan changes only when a first record starts a linger or the queue
 	// reaches BatchSize; other Adds need not wake it.
@@ -280,6 +279,60 @@ func (b *Batcher) admit(ctx context.Context, items [][]byte, w *waiter) error {
 		b.signal()
 	}
 	return nil
+}
+
+// waitForRoomLocked queues an Add of records and bytes until its room is granted and
+// reserved, BlockTimeout passes, ctx ends or Shutdown begins. It releases mu while it waits
+// and holds it again when it returns, so that Shutdown cannot begin between the grant and
+// the records joining the queue.
+func (b *Batcher) waitForRoomLocked(ctx context.Context, records, bytes int) error {
+	rw := &roomWaiter{records: records, bytes: bytes, wake: make(chan struct{})}
+	b.waiting = append(b.waiting, rw)
+	b.mu.Unlock()
+
+	timer := time.NewTimer(b.cfg.BlockTimeout)
+	defer timer.Stop()
+	var err error
+	select {
+	case <-rw.wake:
+	case <-timer.C:
+		err = fmt.Errorf("%w: no room for %d records within %s", ErrQueueFull, records, b.cfg.BlockTimeout)
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+
+	b.mu.Lock()
+	switch {
+	case rw.granted:
+		// Granted as the wait ended otherwise: the room is reserved, so take it.
+		b.granted = slices.DeleteFunc(b.granted, func(g *roomWaiter) bool { return g == rw })
+		return nil
+	case b.closing:
+		return ErrClosed
+	}
+	b.waiting = slices.DeleteFunc(b.waiting, func(g *roomWaiter) bool { return g == rw })
+	// The Adds behind this one may fit where it did not.
+	b.grantLocked()
+	return err
+}
+
+// grantLocked reserves room for the waiting Adds, first come first served, while they fit.
+func (b *Batcher) grantLocked() {
+	n := 0
+	for _, rw := range b.waiting {
+		if !b.fitsLocked(rw.records, rw.bytes) {
+			break
+		}
+		b.records += rw.records
+		b.bytes += rw.bytes
+		rw.granted = true
+		close(rw.wake)
+		b.granted = append(b.granted, rw)
+		n++
+	}
+	if n > 0 {
+		b.waiting = slices.Delete(b.waiting, 0, n)
+	}
 }
 
 func (b *Batcher) fitsLocked(records, bytes int) bool {
@@ -350,20 +403,31 @@ func (b *Batcher) dropPendingLocked() {
 }
 
 func (b *Batcher) cutLocked(now time.Duration, cut []*batch) []*batch {
-	for len(b.free) > 0 && b.pending.len() > 0 && now >= b.gate && !b.aborting.Load() {
-		trigger := b.triggerLocked(now)
-		if trigger == "" {
-			break
-		}
-		bt := b.free[len(b.free)-1]
-		b.free = b.free[:len(b.free)-1]
-		bt.trigger = trigger
-		for range min(b.pending.len(), b.cfg.BatchSize) {
-			bt.items = append(bt.items, b.pending.popFront())
+	for {
+		bt := b.cutOneLocked(now)
+		if bt == nil {
+			return cut
 		}
 		cut = append(cut, bt)
 	}
-	return cut
+}
+
+// cutOneLocked cuts a batch for a free worker if a trigger holds, and returns nil otherwise.
+func (b *Batcher) cutOneLocked(now time.Duration) *batch {
+	if len(b.free) == 0 || b.pending.len() == 0 || now < b.gate || b.aborting.Load() {
+		return nil
+	}
+	trigger := b.triggerLocked(now)
+	if trigger == "" {
+		return nil
+	}
+	bt := b.free[len(b.free)-1]
+	b.free = b.free[:len(b.free)-1]
+	bt.trigger = trigger
+	for range min(b.pending.len(), b.cfg.BatchSize) {
+		bt.items = append(bt.items, b.pending.popFront())
+	}
+	return bt
 }
 
 func (b *Batcher) triggerLocked(now time.Duration) Trigger {
@@ -399,21 +463,25 @@ func (b *Batcher) nextWakeLocked(now time.Duration) (wait time.Duration, finishe
 	return b.pending.front().added + linger - now, false
 }
 
-// sendBatches is a worker: it sends the batches the dispatcher cuts until Shutdown.
+// sendBatches is a worker: it sends the batches the dispatcher cuts, and those it cuts for
+// itself when it finishes one, until Shutdown.
 func (b *Batcher) sendBatches() {
 	var latencies []time.Duration
 	for bt := range b.work {
-		for i := range bt.items {
-			bt.data = append(bt.data, bt.items[i].data)
+		for bt != nil {
+			for i := range bt.items {
+				bt.data = append(bt.data, bt.items[i].data)
+			}
+			err := b.send(b.sendCtx, bt.data)
+			latencies, bt = b.settle(bt, err, latencies)
 		}
-		err := b.send(b.sendCtx, bt.data)
-		latencies = b.settle(bt, err, latencies)
 	}
 }
 
-// settle accounts for a sent batch and gives it back to the dispatcher. latencies is the
-// worker's buffer for Observer.Delivered, returned for reuse.
-func (b *Batcher) settle(bt *batch, err error, latencies []time.Duration) []time.Duration {
+// settle accounts for a sent batch and frees it, then cuts the worker's next batch if a
+// trigger holds, which it returns. latencies is the worker's buffer for Observer.Delivered,
+// returned for reuse.
+func (b *Batcher) settle(bt *batch, err error, latencies []time.Duration) ([]time.Duration, *batch) {
 	items := bt.items
 	// The observer is told first, so that it has counted an outcome by the time Held or
 	// AddAndWait shows it. Until the batch goes back, its items belong to this worker.
@@ -481,16 +549,27 @@ func (b *Batcher) settle(bt *batch, err error, latencies []time.Duration) []time
 		released -= len(retry)
 	}
 	if released > 0 {
-		b.broadcastRoomLocked()
+		b.grantLocked()
 	}
 	// The batch is reused; it must not keep the records' bytes alive.
 	clear(items)
 	clear(bt.data)
 	bt.items, bt.data = items[:0], bt.data[:0]
 	b.free = append(b.free, bt)
+	// Under load the next batch is due now: cutting it here instead of in the dispatcher
+	// saves two goroutine hand-offs per batch, which is what one sender in flight waits on.
+	next := b.cutOneLocked(b.now())
+	// The dispatcher is needed only for what this worker leaves: a timer to set, other
+	// free workers, or the end of Shutdown.
+	wake := next == nil || (len(b.free) > 0 && b.pending.len() > 0)
 	b.mu.Unlock()
-	b.signal()
-	return latencies
+	if wake {
+		b.signal()
+	}
+	if next != nil {
+		b.obs.Flushed(next.trigger, len(next.items))
+	}
+	return latencies, next
 }
 
 // releaseLocked stops holding it, which was delivered (reason "") or dropped.
@@ -512,14 +591,6 @@ func (b *Batcher) releaseLocked(it *item, reason DropReason, cause error) {
 	w.left--
 	if w.left == 0 {
 		close(w.done)
-	}
-}
-
-// broadcastRoomLocked wakes the Adds waiting for room.
-func (b *Batcher) broadcastRoomLocked() {
-	if b.roomWaiters > 0 {
-		close(b.room)
-		b.room = make(chan struct{})
 	}
 }
 

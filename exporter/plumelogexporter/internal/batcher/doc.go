@@ -7,8 +7,9 @@
 // The Batcher works like the Kafka producer, and its knobs map onto the producer's. Add
 // appends records to one FIFO queue (the producer's record accumulator). A dispatcher
 // goroutine cuts batches from the head of that queue and hands them to Concurrency sender
-// goroutines, which call the SendFunc. A batch is cut only when a sender is free, and then
-// only when one of these triggers holds:
+// goroutines, which call the SendFunc; a sender that finishes a batch cuts its next one
+// itself, so that back-to-back sends under load do not wait on the dispatcher. A batch is cut
+// only when a sender is free, and then only when one of these triggers holds:
 //
 //   - size: BatchSize records are pending. This is batch.size, counted in records. Larger
 //     batches mean fewer round trips and more throughput, and more memory per send.
@@ -34,9 +35,12 @@
 // holds, whether pending, in flight or awaiting a retry, so an outage of the destination
 // never grows memory without limit. An Add that does not fit fails at once with
 // ErrQueueFull, a retryable error that a collector receiver turns into back-pressure on its
-// client; BlockTimeout, like max.block.ms, lets Add wait that long for room instead. Add is
-// all or nothing, and a request larger than the whole queue is admitted once the queue is
-// empty, so that it still makes progress.
+// client; BlockTimeout, like max.block.ms, lets Add wait that long for room instead. Waiting
+// Adds are served in arrival order: room freed by a batch is reserved for the first of them
+// if it fits, and a new Add queues behind them, so that one freed batch wakes the one Add it
+// makes room for and small requests cannot starve a large one. Add is all or nothing, and a
+// request larger than the whole queue is admitted once the queue is empty, so that it still
+// makes progress.
 //
 // # Retries
 //

@@ -1,4 +1,5 @@
-// Package sender writes batches of encoded messages to a Redis list with go-redis. It knows
+// Package sender writes batches of encoded messages to a Redis list with go-redis: on a
+// standalone Redis, on the master that Redis Sentinel names, or on a Redis Cluster. It knows
 // nothing of pdata or of the Plumelog message format: a batch is a list of opaque values.
 package sender // import "github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/sender"
 
@@ -21,13 +22,20 @@ const (
 	maxBytesPerCommand  = 8 << 20
 )
 
-// Config is what the sender needs to reach Redis.
+// Config is what the sender needs to reach Redis. Sentinel is used when its MasterName is
+// set, else Cluster when it lists addresses, else the standalone Endpoint.
 type Config struct {
 	// Endpoint is host:port, or a unix socket path (absolute or with a unix:// prefix).
-	Endpoint     string
-	Username     string
-	Password     string
-	DB           int
+	Endpoint string
+	Sentinel Sentinel
+	// Cluster lists seed nodes of a Redis Cluster; the client discovers the others.
+	Cluster []string
+
+	// Username and Password authenticate with the Redis nodes (not with the sentinels).
+	Username string
+	Password string
+	DB       int
+	// TLS, when set, secures every connection, to the sentinels as well.
 	TLS          *tls.Config
 	DialTimeout  time.Duration
 	ReadTimeout  time.Duration
@@ -36,38 +44,87 @@ type Config struct {
 	Key string
 }
 
+// Sentinel locates the master through Redis Sentinel.
+type Sentinel struct {
+	MasterName string
+	Addrs      []string
+	Username   string
+	Password   string
+}
+
 // Sender appends batches to one Redis list.
 type Sender struct {
 	client redis.UniversalClient
-	key    string
+	// cluster is set in cluster mode, where batches are always sent as transactions.
+	cluster *redis.ClusterClient
+	key     string
 }
 
 // New creates the client. It does not connect: connections are made on first use, so a
 // collector starts even while Redis is not up yet.
+//
+// The batcher owns retries and counts them per record, so no client retries a command on its
+// own: after a timed-out or broken write the command may have run, and a silent retry would
+// duplicate the batch behind the batcher's back (MaxRetries -1). A client still follows the
+// topology: the failover client asks the sentinels for the current master on every new
+// connection, and the cluster client follows MOVED and ASK redirects (see Send).
 func New(cfg Config) *Sender {
-	network, addr := "tcp", cfg.Endpoint
-	if path, ok := unixSocketPath(cfg.Endpoint); ok {
-		network, addr = "unix", path
+	s := &Sender{key: cfg.Key}
+	switch {
+	case cfg.Sentinel.MasterName != "":
+		s.client = redis.NewFailoverClient(&redis.FailoverOptions{
+			MasterName:       cfg.Sentinel.MasterName,
+			SentinelAddrs:    cfg.Sentinel.Addrs,
+			SentinelUsername: cfg.Sentinel.Username,
+			SentinelPassword: cfg.Sentinel.Password,
+			Username:         cfg.Username,
+			Password:         cfg.Password,
+			DB:               cfg.DB,
+			TLSConfig:        cfg.TLS,
+			DialTimeout:      cfg.DialTimeout,
+			ReadTimeout:      cfg.ReadTimeout,
+			WriteTimeout:     cfg.WriteTimeout,
+			MaxRetries:       -1,
+			DisableIdentity:  true,
+		})
+	case len(cfg.Cluster) > 0:
+		s.cluster = redis.NewClusterClient(&redis.ClusterOptions{
+			Addrs:           cfg.Cluster,
+			Username:        cfg.Username,
+			Password:        cfg.Password,
+			TLSConfig:       cfg.TLS,
+			DialTimeout:     cfg.DialTimeout,
+			ReadTimeout:     cfg.ReadTimeout,
+			WriteTimeout:    cfg.WriteTimeout,
+			MaxRetries:      -1,
+			DisableIdentity: true,
+		})
+		s.client = s.cluster
+	default:
+		network, addr := "tcp", cfg.Endpoint
+		if path, ok := UnixSocketPath(cfg.Endpoint); ok {
+			network, addr = "unix", path
+		}
+		s.client = redis.NewClient(&redis.Options{
+			Network:         network,
+			Addr:            addr,
+			Username:        cfg.Username,
+			Password:        cfg.Password,
+			DB:              cfg.DB,
+			TLSConfig:       cfg.TLS,
+			DialTimeout:     cfg.DialTimeout,
+			ReadTimeout:     cfg.ReadTimeout,
+			WriteTimeout:    cfg.WriteTimeout,
+			MaxRetries:      -1,
+			DisableIdentity: true,
+		})
 	}
-	client := redis.NewClient(&redis.Options{
-		Network:      network,
-		Addr:         addr,
-		Username:     cfg.Username,
-		Password:     cfg.Password,
-		DB:           cfg.DB,
-		TLSConfig:    cfg.TLS,
-		DialTimeout:  cfg.DialTimeout,
-		ReadTimeout:  cfg.ReadTimeout,
-		WriteTimeout: cfg.WriteTimeout,
-		// The batcher owns retries and counts them per record; a silent retry inside the
-		// client after a timed-out write would duplicate a batch behind its back.
-		MaxRetries:      -1,
-		DisableIdentity: true,
-	})
-	return &Sender{client: client, key: cfg.Key}
+	return s
 }
 
-func unixSocketPath(endpoint string) (string, bool) {
+// UnixSocketPath returns the socket path of an endpoint that names one: an absolute path, or
+// one with a unix:// prefix.
+func UnixSocketPath(endpoint string) (string, bool) {
 	if p, ok := strings.CutPrefix(endpoint, "unix://"); ok {
 		return p, true
 	}
@@ -78,13 +135,18 @@ func unixSocketPath(endpoint string) (string, bool) {
 // one command, otherwise a MULTI/EXEC transaction of several, so that a failure never leaves
 // part of a batch behind to be duplicated by the retry. Errors that retrying cannot fix are
 // wrapped with consumererror.NewPermanent.
+//
+// On a Redis Cluster every batch is a transaction. The cluster client re-sends a plain
+// command after a timeout or a broken connection, when RPUSH may already have run; a
+// transaction it re-sends only when the server cannot have run it (the write failed, or the
+// reply was MOVED, ASK, TRYAGAIN or CLUSTERDOWN), and it follows MOVED and ASK at once.
 func (s *Sender) Send(ctx context.Context, batch [][]byte) error {
 	if len(batch) == 0 {
 		return nil
 	}
 	chunks := splitChunks(batch)
 	var err error
-	if len(chunks) == 1 {
+	if len(chunks) == 1 && s.cluster == nil {
 		err = s.client.RPush(ctx, s.key, args(chunks[0])...).Err()
 	} else {
 		_, err = s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
@@ -96,6 +158,11 @@ func (s *Sender) Send(ctx context.Context, batch [][]byte) error {
 	}
 	if err == nil {
 		return nil
+	}
+	if s.cluster != nil {
+		// The slot map is otherwise refreshed only on MOVED or once a minute: after a node
+		// failed over, the retry must find its replacement.
+		s.cluster.ReloadState(ctx)
 	}
 	err = fmt.Errorf("RPUSH %s: %w", s.key, err)
 	if isPermanent(err) {
@@ -139,8 +206,13 @@ func args(values [][]byte) []any {
 	return out
 }
 
-// isPermanent reports the Redis errors that the same command will hit again: the key holds
-// another type, or the credentials or ACL rules refuse the client.
+// isPermanent reports the errors that sending the same batch again would meet again: the key
+// holds another type (WRONGTYPE), the credentials or the ACL rules refuse the client (NOAUTH,
+// WRONGPASS, NOPERM), or the server's certificate does not verify. Everything else is
+// transient: connection failures, timeouts, and replies such as LOADING, OOM, BUSY,
+// READONLY, TRYAGAIN, MASTERDOWN and CLUSTERDOWN, which a restart, a failover or time cures.
 func isPermanent(err error) bool {
-	return redis.HasErrorPrefix(err, "WRONGTYPE") || redis.IsAuthError(err) || redis.IsPermissionError(err)
+	var certErr *tls.CertificateVerificationError
+	return redis.HasErrorPrefix(err, "WRONGTYPE") || redis.IsAuthError(err) || redis.IsPermissionError(err) ||
+		errors.As(err, &certErr)
 }

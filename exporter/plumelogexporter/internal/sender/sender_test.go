@@ -96,11 +96,38 @@ func TestSendErrorClasses(t *testing.T) {
 
 	t.Run("bad password is permanent", func(t *testing.T) {
 		srv := redistest.Start(t, "--requirepass", "secret")
-		s := New(Config{Endpoint: srv.Addr, Password: "wrong", Key: "k", DialTimeout: time.Second})
+		s := New(Config{Endpoint: srv.Addr, Password: "pw-Zq81", Key: "k", DialTimeout: time.Second})
 		defer s.Close()
 		err := s.Send(ctx, values(1, 10))
 		require.Error(t, err)
 		assert.True(t, consumererror.IsPermanent(err), "%v", err)
+		assert.NotContains(t, err.Error(), "pw-Zq81", "the password stays out of errors")
+	})
+
+	t.Run("no password is permanent", func(t *testing.T) {
+		srv := redistest.Start(t, "--requirepass", "secret")
+		err := newSender(t, srv.Addr).Send(ctx, values(1, 10))
+		require.Error(t, err)
+		assert.True(t, consumererror.IsPermanent(err), "%v", err)
+		assert.ErrorContains(t, err, "NOAUTH")
+	})
+
+	t.Run("a user without the right to write the key is permanent", func(t *testing.T) {
+		srv := redistest.Start(t, "--user", "reader", "on", ">pw", "~*", "+@read", "+@connection")
+		s := New(Config{Endpoint: srv.Addr, Username: "reader", Password: "pw", Key: "plume_log_list", DialTimeout: time.Second})
+		defer s.Close()
+		err := s.Send(ctx, values(1, 10))
+		require.Error(t, err)
+		assert.True(t, consumererror.IsPermanent(err), "%v", err)
+		assert.ErrorContains(t, err, "NOPERM")
+	})
+
+	t.Run("a replica is transient", func(t *testing.T) {
+		_, replicas := redistest.StartReplicated(t, 1)
+		err := newSender(t, replicas[0].Addr).Send(ctx, values(1, 10))
+		require.Error(t, err)
+		assert.False(t, consumererror.IsPermanent(err), "%v", err)
+		assert.ErrorContains(t, err, "READONLY")
 	})
 
 	t.Run("out of memory is transient", func(t *testing.T) {

@@ -1,0 +1,230 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/plumelog-otel/otelcol-plumelog/internal/redistest"
+)
+
+// exporterHealth is what the health_check extension says about the plumelog exporter.
+type exporterHealth struct {
+	code   int    // HTTP status of the whole collector's health
+	status string // the exporter's component status, e.g. StatusRecoverableError
+	err    string
+}
+
+func (c *collector) exporterHealth(t *testing.T) exporterHealth {
+	t.Helper()
+	resp, err := http.Get(c.Health + "?verbose")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var body map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
+	h := exporterHealth{code: resp.StatusCode}
+	// The exporter appears under each pipeline that uses it: components → pipeline:logs →
+	// components → exporter:plumelog.
+	var find func(m map[string]any)
+	find = func(m map[string]any) {
+		comps, _ := m["components"].(map[string]any)
+		for name, v := range comps {
+			sub, _ := v.(map[string]any)
+			if name == "exporter:plumelog" {
+				h.status, _ = sub["status"].(string)
+				h.err, _ = sub["error"].(string)
+				return
+			}
+			find(sub)
+		}
+	}
+	find(body)
+	return h
+}
+
+// TestCollectorStartsWithoutRedis starts the collector with nothing listening at the Redis
+// address. It starts; once records cannot be delivered the health check reports the exporter
+// in a recoverable error; once Redis appears the records are delivered and it reports OK.
+func TestCollectorStartsWithoutRedis(t *testing.T) {
+	srv := redistest.Start(t)
+	srv.Stop()
+	col := startCollectorWith(t, setup{componentHealth: true, exporter: fmt.Sprintf(`
+    endpoint: %s
+    dial_timeout: 1s
+    max_retries: 1000
+    backoff:
+      initial_interval: 100ms
+      max_interval: 500ms`, srv.Addr)})
+	assert.Equal(t, http.StatusOK, col.exporterHealth(t).code, "healthy before the first send")
+
+	client := newSDKClient(t, col.GRPC, false)
+	const sent = 40
+	require.NoError(t, client.export(context.Background(), client.records(0, sent)), "the exporter buffers while Redis is away")
+
+	var h exporterHealth
+	require.Eventually(t, func() bool {
+		h = col.exporterHealth(t)
+		return h.status == "StatusRecoverableError"
+	}, time.Minute, 50*time.Millisecond)
+	assert.Equal(t, http.StatusInternalServerError, h.code, "a recoverable error makes the collector unhealthy")
+	assert.Contains(t, h.err, "connection refused")
+
+	srv.Restart()
+	var counts map[int]int
+	require.Eventually(t, func() bool {
+		counts = idCounts(t, srv.Client())
+		return len(counts) == sent
+	}, time.Minute, 50*time.Millisecond)
+	require.Eventually(t, func() bool {
+		h = col.exporterHealth(t)
+		return h.status == "StatusOK"
+	}, time.Minute, 50*time.Millisecond)
+	assert.Equal(t, http.StatusOK, h.code)
+	assert.EqualValues(t, sent, col.scrape(t, "otelcol_plumelog_exporter_records_sent"))
+	assert.Zero(t, col.scrape(t, "otelcol_plumelog_exporter_records_dropped"))
+	assert.Positive(t, col.scrape(t, "otelcol_plumelog_exporter_records_retried"))
+}
+
+// TestSIGTERMFlushesHeldRecords stops the collector with SIGTERM while a stream of records
+// flows and the exporter holds records it has not sent yet. The records the collector
+// acknowledged are all delivered, or reported undelivered in its log, never neither.
+func TestSIGTERMFlushesHeldRecords(t *testing.T) {
+	t.Run("redis up", func(t *testing.T) {
+		srv := redistest.Start(t)
+		// Strict mode with a long flush interval: nothing leaves before shutdown.
+		col := startCollector(t, fmt.Sprintf(`
+    endpoint: %s
+    mode: strict
+    batch_size: 100000
+    flush_interval: 1h
+    buffer:
+      max_records: 200000`, srv.Addr))
+		s := &streamer{client: newSDKClient(t, col.GRPC, false), perCall: 50, interval: 5 * time.Millisecond, untilRefused: true}
+		s.start()
+		s.waitAcked(t, 2000)
+		rdb := srv.Client()
+		require.Zero(t, rdb.LLen(context.Background(), "plume_log_list").Val(), "the exporter holds every record")
+
+		require.NoError(t, col.cmd.Process.Signal(syscall.SIGTERM))
+		sent := s.wait()
+		<-col.done
+		col.cmd = nil
+
+		counts := idCounts(t, rdb)
+		undelivered, lines := droppedInLogs(t, col.output.String())
+		assert.Zero(t, lines, "nothing was dropped")
+		assert.Equal(t, sent, len(counts)+undelivered, "sent = delivered + reported undelivered")
+		for id := range sent {
+			require.Equal(t, 1, counts[id], "record %d", id)
+		}
+		t.Logf("sent %d, all held at SIGTERM, delivered %d by the shutdown flush", sent, len(counts))
+	})
+
+	t.Run("redis refusing", func(t *testing.T) {
+		srv := redistest.Start(t, "--maxmemory-policy", "noeviction")
+		col := startCollector(t, fmt.Sprintf(`
+    endpoint: %s
+    max_retries: 2
+    backoff:
+      initial_interval: 50ms
+      max_interval: 100ms`, srv.Addr))
+		s := &streamer{client: newSDKClient(t, col.GRPC, false), perCall: 50, interval: 5 * time.Millisecond, untilRefused: true}
+		s.start()
+		s.waitAcked(t, 1000)
+		rdb := srv.Client()
+		// From now on every RPUSH fails with OOM: what the exporter holds at SIGTERM is
+		// retried, then dropped and reported.
+		require.NoError(t, rdb.ConfigSet(context.Background(), "maxmemory", "1").Err())
+		s.waitAcked(t, s.acknowledged()+1000)
+
+		require.NoError(t, col.cmd.Process.Signal(syscall.SIGTERM))
+		sent := s.wait()
+		<-col.done
+		col.cmd = nil
+
+		counts := idCounts(t, rdb)
+		undelivered, lines := droppedInLogs(t, col.output.String())
+		assert.Positive(t, lines)
+		assert.Positive(t, undelivered)
+		assert.Equal(t, sent, len(counts)+undelivered, "sent = delivered + reported undelivered")
+		for id, n := range counts {
+			require.Less(t, id, sent)
+			require.Equal(t, 1, n, "record %d", id)
+		}
+		t.Logf("sent %d, delivered %d, reported undelivered %d in %d log lines", sent, len(counts), undelivered, lines)
+	})
+}
+
+// TestDurableQueueSurvivesSIGKILL runs the exporter with a persistent sending queue on the
+// file_storage extension, kills the collector with SIGKILL while records it acknowledged wait
+// for a paused Redis, and restarts it on the same storage directory. Every record arrives at
+// least once; duplicates (records that were in flight at the kill) are counted and reported.
+func TestDurableQueueSurvivesSIGKILL(t *testing.T) {
+	srv := redistest.Start(t)
+	storage := t.TempDir()
+	col := startCollectorWith(t, setup{
+		extensions: fmt.Sprintf(`
+  file_storage:
+    directory: %s`, storage),
+		extensionIDs: []string{"file_storage"},
+		exporter: fmt.Sprintf(`
+    endpoint: %s
+    read_timeout: 500ms
+    write_timeout: 500ms
+    max_retries: 100
+    backoff:
+      initial_interval: 50ms
+      max_interval: 500ms
+    sending_queue:
+      storage: file_storage`, srv.Addr),
+	})
+	rdb := srv.Client()
+	ctx := context.Background()
+
+	s := &streamer{client: newSDKClient(t, col.GRPC, true), perCall: 50, interval: 5 * time.Millisecond}
+	s.start()
+	s.waitAcked(t, 2000)
+	// Writes wait while the pause lasts, so acknowledged records pile up in the queue. The
+	// pause outlasts any slow step below; CLIENT UNPAUSE ends it.
+	require.NoError(t, rdb.Do(ctx, "CLIENT", "PAUSE", 120_000, "WRITE").Err())
+	atPause := s.acknowledged()
+	s.waitAcked(t, atPause+1000)
+	queued := col.scrape(t, "otelcol_exporter_queue_size", `exporter="plumelog"`)
+	ackedAtKill := s.acknowledged()
+	deliveredAtKill := rdb.LLen(ctx, "plume_log_list").Val()
+	col.Kill(t)
+	require.Positive(t, queued, "records waited in the persistent queue at the kill")
+	require.Less(t, deliveredAtKill, int64(ackedAtKill), "acknowledged records were not delivered yet at the kill")
+
+	col.Restart(t)
+	require.NoError(t, rdb.Do(ctx, "CLIENT", "UNPAUSE").Err())
+	s.waitAcked(t, ackedAtKill+2000)
+	sent := s.wait()
+
+	var counts map[int]int
+	require.Eventually(t, func() bool {
+		counts = idCounts(t, rdb)
+		return len(counts) >= sent
+	}, 2*time.Minute, 100*time.Millisecond, "records delivered: %d of %d", len(counts), sent)
+	lost := 0
+	for id := range sent {
+		if counts[id] == 0 {
+			lost++
+		}
+	}
+	assert.Zero(t, lost, "no acknowledged record is lost")
+	assert.Zero(t, col.scrape(t, "otelcol_plumelog_exporter_records_dropped"))
+	dups := 0
+	for _, n := range counts {
+		dups += n - 1
+	}
+	t.Logf("sent %d (Export calls %d), acknowledged but undelivered at SIGKILL %d (queue size %v), delivered %d distinct after restart, %d duplicates",
+		sent, s.attempts, int64(ackedAtKill)-deliveredAtKill, queued, len(counts), dups)
+}

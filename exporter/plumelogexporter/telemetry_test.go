@@ -1,0 +1,232 @@
+package plumelogexporter
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
+
+	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/metadatatest"
+	"github.com/plumelog-otel/otelcol-plumelog/internal/redistest"
+)
+
+// The bucket boundaries declared in metadata.yaml.
+var (
+	batchSizeBounds = []float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000}
+	latencyBounds   = []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}
+)
+
+// batchSizePoint is the batch size histogram after batches of the given sizes.
+func batchSizePoint(sizes ...int64) metricdata.HistogramDataPoint[int64] {
+	dp := metricdata.HistogramDataPoint[int64]{
+		Bounds:       batchSizeBounds,
+		BucketCounts: make([]uint64, len(batchSizeBounds)+1),
+		Min:          metricdata.NewExtrema(slices.Min(sizes)),
+		Max:          metricdata.NewExtrema(slices.Max(sizes)),
+	}
+	for _, s := range sizes {
+		dp.Count++
+		dp.Sum += s
+		i := 0
+		for i < len(batchSizeBounds) && float64(s) > batchSizeBounds[i] {
+			i++
+		}
+		dp.BucketCounts[i]++
+	}
+	return dp
+}
+
+func counterPoint(value int64, key, attr string) metricdata.DataPoint[int64] {
+	dp := metricdata.DataPoint[int64]{Value: value}
+	if key != "" {
+		dp.Attributes = attribute.NewSet(attribute.String(key, attr))
+	}
+	return dp
+}
+
+// deliveryLatencies returns the delivery latency histogram after checking its declared shape.
+func deliveryLatencies(t *testing.T, s started) metricdata.HistogramDataPoint[float64] {
+	t.Helper()
+	metadatatest.AssertEqualPlumelogExporterDeliveryLatency(t, s.telemetry,
+		[]metricdata.HistogramDataPoint[float64]{{}}, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreValue())
+	m, err := s.telemetry.GetMetric("otelcol_plumelog_exporter_delivery_latency")
+	require.NoError(t, err)
+	dp := m.Data.(metricdata.Histogram[float64]).DataPoints[0]
+	assert.Equal(t, latencyBounds, dp.Bounds)
+	return dp
+}
+
+// TestTelemetryFlushTriggers makes each trigger cut batches of known sizes against a real
+// Redis and checks the flushes, batch size, records sent and delivery latency metrics.
+func TestTelemetryFlushTriggers(t *testing.T) {
+	srv := redistest.Start(t)
+	tests := []struct {
+		name    string
+		mode    string
+		batch   int
+		flush   time.Duration
+		records int
+		// shutdown ends the exporter before anything else can cut the batch.
+		shutdown bool
+		wantSize []int64
+	}{
+		{name: "size", mode: "strict", batch: 10, flush: time.Hour, records: 30, wantSize: []int64{10, 10, 10}},
+		{name: "age", mode: "strict", batch: 100, flush: 200 * time.Millisecond, records: 3, wantSize: []int64{3}},
+		{name: "idle", mode: "eager", batch: 100, flush: time.Hour, records: 3, wantSize: []int64{3}},
+		{name: "shutdown", mode: "strict", batch: 100, flush: time.Hour, records: 3, shutdown: true, wantSize: []int64{3}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			key := "telemetry_" + tt.name
+			s := startExporter(t, func(c *Config) {
+				c.Endpoint = srv.Addr
+				c.Key = key
+				c.Mode = tt.mode
+				c.BatchSize = tt.batch
+				c.FlushInterval = tt.flush
+			})
+			// One call: all records are admitted at once, so the batches are predictable.
+			require.NoError(t, s.exp.ConsumeLogs(context.Background(), testLogs(tt.records)))
+			if !tt.shutdown {
+				waitSent(t, s, int64(tt.records))
+			}
+			require.NoError(t, s.exp.Shutdown(context.Background()))
+			require.EqualValues(t, tt.records, srv.Client().LLen(context.Background(), key).Val())
+
+			metadatatest.AssertEqualPlumelogExporterFlushes(t, s.telemetry,
+				[]metricdata.DataPoint[int64]{counterPoint(int64(len(tt.wantSize)), "trigger", tt.name)},
+				metricdatatest.IgnoreTimestamp())
+			metadatatest.AssertEqualPlumelogExporterBatchSize(t, s.telemetry,
+				[]metricdata.HistogramDataPoint[int64]{batchSizePoint(tt.wantSize...)},
+				metricdatatest.IgnoreTimestamp())
+			metadatatest.AssertEqualPlumelogExporterRecordsSent(t, s.telemetry,
+				[]metricdata.DataPoint[int64]{counterPoint(int64(tt.records), "", "")},
+				metricdatatest.IgnoreTimestamp())
+
+			lat := deliveryLatencies(t, s)
+			assert.EqualValues(t, tt.records, lat.Count, "one latency per record")
+			minLatency, _ := lat.Min.Value()
+			if tt.name == "age" {
+				// A timer never fires early: a batch cut by age waited the whole interval.
+				assert.GreaterOrEqual(t, minLatency, tt.flush.Seconds())
+			}
+			assert.Positive(t, minLatency)
+			_, err := s.telemetry.GetMetric("otelcol_plumelog_exporter_records_dropped")
+			assert.Error(t, err, "nothing dropped, so the counter was never recorded")
+		})
+	}
+}
+
+// TestTelemetryRetriesAndDrops checks records_retried and records_dropped for each reason.
+func TestTelemetryRetriesAndDrops(t *testing.T) {
+	const n = 5
+	nothingListening := func(t *testing.T) string { return fmt.Sprintf("127.0.0.1:%d", redistest.FreePort(t)) }
+	tests := []struct {
+		reason      string
+		setup       func(t *testing.T, c *Config)
+		wantRetried int64
+		shutdownBy  time.Duration // 0: wait for the drop, then shut down without a deadline
+	}{
+		{
+			reason: "retries_exhausted",
+			setup: func(t *testing.T, c *Config) {
+				c.Endpoint = nothingListening(t)
+				c.MaxRetries = 2
+				c.Backoff.InitialInterval = 10 * time.Millisecond
+				c.Backoff.MaxInterval = 20 * time.Millisecond
+			},
+			// Every record is sent three times: retried twice, then dropped.
+			wantRetried: 2 * n,
+		},
+		{
+			reason: "permanent_error",
+			setup: func(t *testing.T, c *Config) {
+				srv := redistest.Start(t)
+				require.NoError(t, srv.Client().Set(context.Background(), c.Key, "not a list", 0).Err())
+				c.Endpoint = srv.Addr
+			},
+		},
+		{
+			reason: "shutdown",
+			setup: func(t *testing.T, c *Config) {
+				c.Endpoint = nothingListening(t)
+				c.MaxRetries = 1000
+				c.Backoff.InitialInterval = time.Hour
+				c.Backoff.MaxInterval = time.Hour
+			},
+			// The first attempt fails, and the backoff outlasts the shutdown deadline.
+			wantRetried: n,
+			shutdownBy:  300 * time.Millisecond,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.reason, func(t *testing.T) {
+			s := startExporter(t, func(c *Config) {
+				c.DialTimeout = time.Second
+				tt.setup(t, c)
+			})
+			require.NoError(t, s.exp.ConsumeLogs(context.Background(), testLogs(n)))
+			if tt.shutdownBy == 0 {
+				require.Eventually(t, func() bool {
+					return sumValue(t, s.telemetry, "records_dropped") == n
+				}, 10*time.Second, 5*time.Millisecond)
+				require.NoError(t, s.exp.Shutdown(context.Background()))
+			} else {
+				require.Eventually(t, func() bool {
+					return sumValue(t, s.telemetry, "records_retried") == tt.wantRetried
+				}, 10*time.Second, 5*time.Millisecond)
+				ctx, cancel := context.WithTimeout(context.Background(), tt.shutdownBy)
+				defer cancel()
+				require.Error(t, s.exp.Shutdown(ctx), "Shutdown reports the records it dropped")
+			}
+
+			metadatatest.AssertEqualPlumelogExporterRecordsDropped(t, s.telemetry,
+				[]metricdata.DataPoint[int64]{counterPoint(n, "reason", tt.reason)}, metricdatatest.IgnoreTimestamp())
+			if tt.wantRetried == 0 {
+				_, err := s.telemetry.GetMetric("otelcol_plumelog_exporter_records_retried")
+				assert.Error(t, err, "never retried, so the counter was never recorded")
+			} else {
+				metadatatest.AssertEqualPlumelogExporterRecordsRetried(t, s.telemetry,
+					[]metricdata.DataPoint[int64]{counterPoint(tt.wantRetried, "", "")}, metricdatatest.IgnoreTimestamp())
+			}
+			assert.Zero(t, sumValue(t, s.telemetry, "records_sent"))
+		})
+	}
+}
+
+// TestTelemetryQueueSize reads the queue size gauge while Redis is down and the records wait
+// for a retry, and after Redis is back and has taken them.
+func TestTelemetryQueueSize(t *testing.T) {
+	srv := redistest.Start(t)
+	srv.Stop()
+	s := startExporter(t, func(c *Config) {
+		c.Endpoint = srv.Addr
+		c.DialTimeout = time.Second
+		c.MaxRetries = 1000
+		c.Backoff.InitialInterval = 10 * time.Millisecond
+		c.Backoff.MaxInterval = 50 * time.Millisecond
+	})
+	queueSize := func(want int64) {
+		t.Helper()
+		metadatatest.AssertEqualPlumelogExporterQueueSize(t, s.telemetry,
+			[]metricdata.DataPoint[int64]{{Value: want}}, metricdatatest.IgnoreTimestamp())
+	}
+	queueSize(0)
+	require.NoError(t, s.exp.ConsumeLogs(context.Background(), testLogs(7)))
+	queueSize(7)
+	require.Eventually(t, func() bool { return sumValue(t, s.telemetry, "records_retried") > 0 }, 10*time.Second, 5*time.Millisecond)
+	require.NoError(t, s.exp.ConsumeLogs(context.Background(), testLogs(5)))
+	queueSize(12)
+
+	srv.Restart()
+	waitSent(t, s, 12)
+	queueSize(0)
+	require.NoError(t, s.exp.Shutdown(context.Background()))
+}

@@ -1,0 +1,141 @@
+package redistest
+
+import (
+	"context"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Cluster is a Redis Cluster of masters without replicas, every slot assigned.
+type Cluster struct {
+	Nodes []*Server
+	// Addrs are the nodes' host:port addresses, in the order of Nodes.
+	Addrs []string
+
+	t testing.TB
+}
+
+// StartCluster starts n cluster-enabled redis-servers, joins them into one cluster with
+// redis-cli --cluster create, waits until every node reports the cluster ok, and stops them
+// when the test ends. Extra directives apply to every node.
+func StartCluster(t testing.TB, n int, args ...string) *Cluster {
+	t.Helper()
+	cli := Require(t, "redis-cli")
+	c := &Cluster{t: t}
+	for range n {
+		// The bus port is set explicitly: the default, port+10000, may be taken or out of range.
+		nodeArgs := append([]string{
+			"--cluster-enabled", "yes",
+			"--cluster-port", strconv.Itoa(FreePort(t)),
+			"--cluster-node-timeout", "2000",
+		}, args...)
+		s := Start(t, nodeArgs...)
+		c.Nodes = append(c.Nodes, s)
+		c.Addrs = append(c.Addrs, s.Addr)
+	}
+	create := append([]string{"--cluster", "create"}, c.Addrs...)
+	create = append(create, "--cluster-replicas", "0", "--cluster-yes")
+	if out, err := exec.Command(cli, create...).CombinedOutput(); err != nil {
+		t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
+	}
+	c.WaitOK()
+	return c
+}
+
+// WaitOK waits until every node reports cluster_state:ok and knows every other node.
+func (c *Cluster) WaitOK() {
+	c.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	want := "cluster_known_nodes:" + strconv.Itoa(len(c.Nodes))
+	for _, s := range c.Nodes {
+		rdb := s.Client()
+		for {
+			info, err := rdb.ClusterInfo(context.Background()).Result()
+			if err == nil && strings.Contains(info, "cluster_state:ok") && strings.Contains(info, want) {
+				break
+			}
+			if time.Now().After(deadline) {
+				c.t.Fatalf("cluster node %s not ok within 30s: %v\n%s", s.Addr, err, info)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+}
+
+// Client returns a cluster client seeded with every node, closed when the test ends.
+func (c *Cluster) Client() *redis.ClusterClient {
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs})
+	c.t.Cleanup(func() { _ = rdb.Close() })
+	return rdb
+}
+
+// NodeOf returns the node that serves key.
+func (c *Cluster) NodeOf(key string) *Server {
+	c.t.Helper()
+	ctx := context.Background()
+	rdb := c.Nodes[0].Client()
+	slot, err := rdb.ClusterKeySlot(ctx, key).Result()
+	if err != nil {
+		c.t.Fatalf("CLUSTER KEYSLOT %s: %v", key, err)
+	}
+	slots, err := rdb.ClusterSlots(ctx).Result()
+	if err != nil {
+		c.t.Fatalf("CLUSTER SLOTS: %v", err)
+	}
+	for _, r := range slots {
+		if int(slot) >= r.Start && int(slot) <= r.End && len(r.Nodes) > 0 {
+			for _, s := range c.Nodes {
+				if s.Addr == r.Nodes[0].Addr {
+					return s
+				}
+			}
+		}
+	}
+	c.t.Fatalf("no node serves slot %d of %s", slot, key)
+	return nil
+}
+
+// MoveSlot moves the slot of key, with its keys, from the node that serves it to another one,
+// the way redis-cli --cluster reshard does. Midway, once the keys have moved but the slot is
+// not yet reassigned, it calls midway: then the old node answers ASK for the slot's keys.
+// Clients that have not noticed get MOVED afterwards. It returns the new node.
+func (c *Cluster) MoveSlot(key string, midway func()) *Server {
+	c.t.Helper()
+	ctx := context.Background()
+	from := c.NodeOf(key)
+	to := c.Nodes[0]
+	if to == from {
+		to = c.Nodes[1]
+	}
+	src, dst := from.Client(), to.Client()
+	slot, err := src.ClusterKeySlot(ctx, key).Result()
+	must := func(what string, err error) {
+		if err != nil {
+			c.t.Fatalf("moving slot %d: %s: %v", slot, what, err)
+		}
+	}
+	must("CLUSTER KEYSLOT", err)
+	srcID, err := src.ClusterMyID(ctx).Result()
+	must("CLUSTER MYID", err)
+	dstID, err := dst.ClusterMyID(ctx).Result()
+	must("CLUSTER MYID", err)
+	must("IMPORTING", dst.Do(ctx, "CLUSTER", "SETSLOT", slot, "IMPORTING", srcID).Err())
+	must("MIGRATING", src.Do(ctx, "CLUSTER", "SETSLOT", slot, "MIGRATING", dstID).Err())
+	keys, err := src.ClusterGetKeysInSlot(ctx, int(slot), 1000).Result()
+	must("CLUSTER GETKEYSINSLOT", err)
+	host, port, _ := strings.Cut(to.Addr, ":")
+	for _, k := range keys {
+		must("MIGRATE "+k, src.Migrate(ctx, host, port, k, 0, 10*time.Second).Err())
+	}
+	midway()
+	for _, s := range append([]*Server{to, from}, c.Nodes...) {
+		must("SETSLOT NODE on "+s.Addr, s.Client().Do(ctx, "CLUSTER", "SETSLOT", slot, "NODE", dstID).Err())
+	}
+	c.WaitOK()
+	return to
+}
