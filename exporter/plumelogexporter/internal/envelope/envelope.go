@@ -70,9 +70,6 @@ func (p *Packer) Pack(msgs [][]byte) [][]byte {
 // seal closes the array in text and returns its envelope.
 func (st *state) seal(text []byte) []byte {
 	text = append(text, ']')
-	if bound := compressBound(len(text)); cap(st.block) < bound {
-		st.block = make([]byte, 0, bound)
-	}
 	st.block = st.lz.appendBlock(st.block[:0], text)
 
 	const head, mid, tail = `{"length":`, `,"body":"`, `"}`
