@@ -190,7 +190,7 @@ series:
 	for sc.Scan() {
 		line := sc.Text()
 		rest, ok := strings.CutPrefix(line, name)
-		if !ok || (rest[0] != ' ' && rest[0] != '{') {
+		if !ok || rest == "" || (rest[0] != ' ' && rest[0] != '{') {
 			continue
 		}
 		for _, l := range labels {

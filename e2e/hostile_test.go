@@ -243,7 +243,10 @@ func TestInvalidConfigsRejectedAtStart(t *testing.T) {
 	for _, tt := range []struct {
 		name, exporter, names string
 	}{
-		{"empty endpoint", `endpoint: ""`, `"endpoint"`},
+		{"endpoint without port", `endpoint: redis.internal`, `"endpoint"`},
+		{"several addresses in endpoint", `endpoint: "a:6379,b:6379"`, `"endpoint"`},
+		{"endpoint and cluster", "endpoint: 127.0.0.1:1\ncluster:\n  addresses: [127.0.0.1:7000]", `"endpoint" must be empty with "cluster"`},
+		{"sentinel without master name", "endpoint: \"\"\nsentinel:\n  addresses: [127.0.0.1:26379]", `"sentinel::master_name"`},
 		{"negative db", `db: -1`, `"db"`},
 		{"negative read timeout", `read_timeout: -1s`, `"read_timeout"`},
 		{"empty key", `key: ""`, `"key"`},

@@ -259,7 +259,7 @@ func waitFor(limit time.Duration, ok func() bool) error {
 	return nil
 }
 
-// metrics returns the collector's own metrics, series line → value.
+// scrape returns the collector's own metrics, series line → value.
 func (e *env) scrape() (map[string]float64, error) {
 	resp, err := http.Get("http://" + e.metrics + "/metrics")
 	if err != nil {
