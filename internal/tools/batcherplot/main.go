@@ -15,6 +15,7 @@ import (
 	"maps"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
 
 	"gonum.org/v1/plot"
@@ -73,7 +74,7 @@ func run(in, out string) error {
 	}
 
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("Mean latency, ConsumeLogs to RPUSH reply (batch_size %d, flush_interval %gs)", res.BatchSize, res.FlushIntervalS)
+	p.Title.Text = fmt.Sprintf("Mean delivery latency to the RPUSH reply (batch_size %d, flush_interval %gs)", res.BatchSize, res.FlushIntervalS)
 	p.X.Label.Text = "offered load (logs/s, one record per call)"
 	p.Y.Label.Text = "mean latency (s)"
 	for _, ax := range []*plot.Axis{&p.X, &p.Y} {
@@ -132,6 +133,9 @@ func run(in, out string) error {
 	// Just below the lowest decade, so that its tick is labelled.
 	p.Y.Min = 0.99 * math.Pow(10, math.Floor(math.Log10(lo)))
 	p.Y.Max = math.Pow(10, math.Ceil(math.Log10(hi))+1)
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return err
+	}
 	return p.Save(9*vg.Inch, 5.5*vg.Inch, out)
 }
 

@@ -73,7 +73,7 @@ func TestOverloadMemory(t *testing.T) {
 		res.MessageBytes += float64(len(v)) / float64(len(values))
 	}
 
-	require.NoError(t, rdb.Do(ctx, "CLIENT", "PAUSE", (overloadDuration + time.Minute).Milliseconds(), "WRITE").Err())
+	require.NoError(t, rdb.Do(ctx, "CLIENT", "PAUSE", (overloadDuration+time.Minute).Milliseconds(), "WRITE").Err())
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)

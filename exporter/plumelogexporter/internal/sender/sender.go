@@ -22,6 +22,12 @@ const (
 	maxBytesPerCommand  = 8 << 20
 )
 
+// writeBufferSize holds a whole batch of a thousand typical messages, so that a batch goes to
+// the socket in one write instead of one per 32 KiB (go-redis's default): fewer system calls
+// here and fewer partial reads in Redis, which the load benchmark measured as more throughput.
+// Each connection has one, allocated when the connection is made.
+const writeBufferSize = 1 << 20
+
 // Config is what the sender needs to reach Redis. Sentinel is used when its MasterName is
 // set, else Cluster when it lists addresses, else the standalone Endpoint.
 type Config struct {
@@ -86,6 +92,7 @@ func New(cfg Config) *Sender {
 			WriteTimeout:     cfg.WriteTimeout,
 			MaxRetries:       -1,
 			DisableIdentity:  true,
+			WriteBufferSize:  writeBufferSize,
 		})
 	case len(cfg.Cluster) > 0:
 		s.cluster = redis.NewClusterClient(&redis.ClusterOptions{
@@ -98,6 +105,7 @@ func New(cfg Config) *Sender {
 			WriteTimeout:    cfg.WriteTimeout,
 			MaxRetries:      -1,
 			DisableIdentity: true,
+			WriteBufferSize: writeBufferSize,
 		})
 		s.client = s.cluster
 	default:
@@ -117,6 +125,7 @@ func New(cfg Config) *Sender {
 			WriteTimeout:    cfg.WriteTimeout,
 			MaxRetries:      -1,
 			DisableIdentity: true,
+			WriteBufferSize: writeBufferSize,
 		})
 	}
 	return s
