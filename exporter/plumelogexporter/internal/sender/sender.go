@@ -75,58 +75,37 @@ type Sender struct {
 // topology: the failover client asks the sentinels for the current master on every new
 // connection, and the cluster client follows MOVED and ASK redirects (see Send).
 func New(cfg Config) *Sender {
+	opts := &redis.UniversalOptions{
+		Username:         cfg.Username,
+		Password:         cfg.Password,
+		DB:               cfg.DB,
+		TLSConfig:        cfg.TLS,
+		DialTimeout:      cfg.DialTimeout,
+		ReadTimeout:      cfg.ReadTimeout,
+		WriteTimeout:     cfg.WriteTimeout,
+		MaxRetries:       -1,
+		DisableIdentity:  true,
+		WriteBufferSize:  writeBufferSize,
+		MasterName:       cfg.Sentinel.MasterName,
+		SentinelUsername: cfg.Sentinel.Username,
+		SentinelPassword: cfg.Sentinel.Password,
+	}
 	s := &Sender{key: cfg.Key}
 	switch {
 	case cfg.Sentinel.MasterName != "":
-		s.client = redis.NewFailoverClient(&redis.FailoverOptions{
-			MasterName:       cfg.Sentinel.MasterName,
-			SentinelAddrs:    cfg.Sentinel.Addrs,
-			SentinelUsername: cfg.Sentinel.Username,
-			SentinelPassword: cfg.Sentinel.Password,
-			Username:         cfg.Username,
-			Password:         cfg.Password,
-			DB:               cfg.DB,
-			TLSConfig:        cfg.TLS,
-			DialTimeout:      cfg.DialTimeout,
-			ReadTimeout:      cfg.ReadTimeout,
-			WriteTimeout:     cfg.WriteTimeout,
-			MaxRetries:       -1,
-			DisableIdentity:  true,
-			WriteBufferSize:  writeBufferSize,
-		})
+		opts.Addrs = cfg.Sentinel.Addrs
+		s.client = redis.NewFailoverClient(opts.Failover())
 	case len(cfg.Cluster) > 0:
-		s.cluster = redis.NewClusterClient(&redis.ClusterOptions{
-			Addrs:           cfg.Cluster,
-			Username:        cfg.Username,
-			Password:        cfg.Password,
-			TLSConfig:       cfg.TLS,
-			DialTimeout:     cfg.DialTimeout,
-			ReadTimeout:     cfg.ReadTimeout,
-			WriteTimeout:    cfg.WriteTimeout,
-			MaxRetries:      -1,
-			DisableIdentity: true,
-			WriteBufferSize: writeBufferSize,
-		})
+		opts.Addrs = cfg.Cluster
+		s.cluster = redis.NewClusterClient(opts.Cluster())
 		s.client = s.cluster
 	default:
-		network, addr := "tcp", cfg.Endpoint
+		single := opts.Simple()
+		single.Network, single.Addr = "tcp", cfg.Endpoint
 		if path, ok := UnixSocketPath(cfg.Endpoint); ok {
-			network, addr = "unix", path
+			single.Network, single.Addr = "unix", path
 		}
-		s.client = redis.NewClient(&redis.Options{
-			Network:         network,
-			Addr:            addr,
-			Username:        cfg.Username,
-			Password:        cfg.Password,
-			DB:              cfg.DB,
-			TLSConfig:       cfg.TLS,
-			DialTimeout:     cfg.DialTimeout,
-			ReadTimeout:     cfg.ReadTimeout,
-			WriteTimeout:    cfg.WriteTimeout,
-			MaxRetries:      -1,
-			DisableIdentity: true,
-			WriteBufferSize: writeBufferSize,
-		})
+		s.client = redis.NewClient(single)
 	}
 	return s
 }
