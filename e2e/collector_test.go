@@ -3,23 +3,16 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"fmt"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	"github.com/plumelog-otel/otelcol-plumelog/internal/otelcoltest"
 	"github.com/plumelog-otel/otelcol-plumelog/internal/plumelogtest"
 	"github.com/plumelog-otel/otelcol-plumelog/internal/redistest"
 )
@@ -41,195 +34,40 @@ func binary(t *testing.T, env string) string {
 	return path
 }
 
-// collector is a running otelcol-plumelog process.
-type collector struct {
-	GRPC    string // OTLP/gRPC host:port
-	HTTP    string // OTLP/HTTP host:port
-	Metrics string // the collector's own Prometheus metrics, host:port
-	Health  string // URL of the health_check extension's status
-
-	args   []string
-	cmd    *exec.Cmd
-	output *syncBuffer
-	done   chan error
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// setup is what a test changes in the collector's config and command line.
-type setup struct {
-	// exporter is the plumelog exporter's settings, indented under `plumelog:`.
-	exporter string
-	// extensions are more extensions, indented under `extensions:`, and extensionIDs the
-	// names the service enables.
-	extensions   string
-	extensionIDs []string
-	// componentHealth makes health_check report component status, so that the exporter's
-	// recoverable errors show on it.
-	componentHealth bool
-}
+// collector is a running otelcol-plumelog process with the tests' helpers.
+type collector struct{ *otelcoltest.Collector }
 
 // startCollector writes a config with the plumelog exporter's settings in exporterYAML
 // (indented under `plumelog:`), starts the binary and waits until it is healthy.
 func startCollector(t *testing.T, exporterYAML string) *collector {
 	t.Helper()
-	return startCollectorWith(t, setup{exporter: exporterYAML})
+	return startCollectorWith(t, otelcoltest.Config{Exporter: exporterYAML})
 }
 
-// startCollectorWith starts the binary with the config s describes and waits until it is
+// startCollectorWith starts the binary with the config cfg describes and waits until it is
 // healthy.
-func startCollectorWith(t *testing.T, s setup) *collector {
+func startCollectorWith(t *testing.T, cfg otelcoltest.Config) *collector {
 	t.Helper()
-	c := &collector{
-		GRPC:    loopback(t),
-		HTTP:    loopback(t),
-		Metrics: loopback(t),
-		output:  &syncBuffer{},
-	}
-	health := loopback(t)
-	_, metricsPort, _ := net.SplitHostPort(c.Metrics)
-	healthYAML := fmt.Sprintf(`
-  health_check:
-    endpoint: %s`, health)
-	c.Health = "http://" + health + "/"
-	if s.componentHealth {
-		// Component status drives the shared health check implementation only.
-		c.args = append(c.args, "--feature-gates=+extension.healthcheck.useComponentStatus")
-		healthYAML = fmt.Sprintf(`
-  health_check:
-    http:
-      endpoint: %s
-      status:
-        enabled: true
-        path: /status
-    component_health:
-      include_recoverable_errors: true
-      recovery_duration: 1ms`, health)
-		c.Health = "http://" + health + "/status"
-	}
-	config := fmt.Sprintf(`
-extensions:%s
-%s
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: %s
-      http:
-        endpoint: %s
-exporters:
-  plumelog:
-%s
-service:
-  extensions: [%s]
-  telemetry:
-    logs:
-      # Every "Dropped log records" line counts: the default samples repeated lines.
-      sampling:
-        enabled: false
-    metrics:
-      level: detailed
-      readers:
-        - pull:
-            exporter:
-              prometheus:
-                host: 127.0.0.1
-                port: %s
-  pipelines:
-    logs:
-      receivers: [otlp]
-      exporters: [plumelog]
-`, healthYAML, s.extensions, c.GRPC, c.HTTP, s.exporter,
-		strings.Join(append([]string{"health_check"}, s.extensionIDs...), ", "), metricsPort)
-	path := filepath.Join(t.TempDir(), "config.yaml")
-	require.NoError(t, os.WriteFile(path, []byte(config), 0o600))
-	c.args = append(c.args, "--config", path)
-
+	c, err := otelcoltest.Start(binary(t, "PLUMELOG_COLLECTOR"), t.TempDir(), cfg)
+	require.NoError(t, err)
 	t.Cleanup(func() {
-		c.Stop(t)
+		if err := c.Stop(); err != nil {
+			t.Error(err)
+		}
 		if t.Failed() {
-			t.Logf("collector output:\n%s", c.output.String())
+			t.Logf("collector output:\n%s", c.Output())
 		}
 	})
-	c.start(t)
-	return c
+	return &collector{c}
 }
 
-// start runs the binary and waits until it is healthy.
-func (c *collector) start(t *testing.T) {
+// scrape reads the collector's own metrics and returns the sum of the series of name whose
+// labels contain every one of labels (e.g. `reason="shutdown"`).
+func (c *collector) scrape(t *testing.T, name string, labels ...string) float64 {
 	t.Helper()
-	c.cmd = exec.Command(binary(t, "PLUMELOG_COLLECTOR"), c.args...)
-	c.cmd.Stdout, c.cmd.Stderr = c.output, c.output
-	require.NoError(t, c.cmd.Start())
-	c.done = make(chan error, 1)
-	go func(cmd *exec.Cmd, done chan error) { done <- cmd.Wait() }(c.cmd, c.done)
-
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get(c.Health)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		select {
-		case err := <-c.done:
-			c.done <- err
-			t.Fatalf("collector exited at start: %v\n%s", err, c.output.String())
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("collector not healthy within 60s:\n%s", c.output.String())
-		}
-	}
-}
-
-// Stop sends SIGTERM and waits for the collector to exit (it flushes what it holds).
-func (c *collector) Stop(t *testing.T) {
-	if c.cmd == nil || c.cmd.Process == nil {
-		return
-	}
-	_ = c.cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-c.done:
-	case <-time.After(60 * time.Second):
-		_ = c.cmd.Process.Kill()
-		<-c.done
-		t.Errorf("collector did not stop within 60s of SIGTERM")
-	}
-	c.cmd = nil
-}
-
-// Kill ends the collector with SIGKILL, as a crash would: nothing is flushed.
-func (c *collector) Kill(t *testing.T) {
-	t.Helper()
-	require.NoError(t, c.cmd.Process.Kill())
-	<-c.done
-	c.cmd = nil
-}
-
-// Restart starts the collector again, with the same config, ports and storage, after Kill
-// or Stop.
-func (c *collector) Restart(t *testing.T) {
-	t.Helper()
-	fmt.Fprintf(c.output, "\n---- restart ----\n")
-	c.start(t)
+	m, err := c.Scrape()
+	require.NoError(t, err)
+	return otelcoltest.Sum(m, name, labels...)
 }
 
 func loopback(t *testing.T) string {

@@ -203,7 +203,7 @@ func TestHostileInputThroughCollector(t *testing.T) {
 func sendHostileWithSDK(t *testing.T, endpoint string) int {
 	t.Helper()
 	c := newSDKClient(t, endpoint, false)
-	c.emitted.records = c.emitted.records[:0]
+	var records []otellog.Record
 	emit := func(kase string, body attribute.Value, ts bool, attrs ...attribute.KeyValue) {
 		var r otellog.Record
 		if ts {
@@ -211,7 +211,7 @@ func sendHostileWithSDK(t *testing.T, endpoint string) int {
 		}
 		r.SetBody(body)
 		r.AddAttributes(append(attrs, attribute.String("case", kase), attribute.String("service.name", "hostile"))...)
-		c.logger.Emit(context.Background(), r)
+		records = append(records, r)
 	}
 	emit("huge body, no timestamps", attribute.StringValue(strings.Repeat("€", 5_000)), false)
 	deep := attribute.MapValue(attribute.String("leaf", "x"))
@@ -224,8 +224,9 @@ func sendHostileWithSDK(t *testing.T, endpoint string) int {
 		collisions = append(collisions, attribute.Int(k, i))
 	}
 	emit("core key collisions", attribute.StringValue("collisions"), true, collisions...)
-	require.NoError(t, c.export(context.Background(), c.emitted.records))
-	return len(c.emitted.records)
+	emitted := c.Emit(records...)
+	require.NoError(t, c.Export(context.Background(), emitted))
+	return len(emitted)
 }
 
 func mustGet(t *testing.T, url string) int {

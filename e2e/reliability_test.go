@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/plumelog-otel/otelcol-plumelog/internal/otelcoltest"
 	"github.com/plumelog-otel/otelcol-plumelog/internal/redistest"
 )
 
@@ -55,7 +55,7 @@ func (c *collector) exporterHealth(t *testing.T) exporterHealth {
 func TestCollectorStartsWithoutRedis(t *testing.T) {
 	srv := redistest.Start(t)
 	srv.Stop()
-	col := startCollectorWith(t, setup{componentHealth: true, exporter: fmt.Sprintf(`
+	col := startCollectorWith(t, otelcoltest.Config{ComponentHealth: true, Exporter: fmt.Sprintf(`
     endpoint: %s
     dial_timeout: 1s
     max_retries: 1000
@@ -66,7 +66,7 @@ func TestCollectorStartsWithoutRedis(t *testing.T) {
 
 	client := newSDKClient(t, col.GRPC, false)
 	const sent = 40
-	require.NoError(t, client.export(context.Background(), client.records(0, sent)), "the exporter buffers while Redis is away")
+	require.NoError(t, client.Export(context.Background(), client.Records(0, sent)), "the exporter buffers while Redis is away")
 
 	var h exporterHealth
 	require.Eventually(t, func() bool {
@@ -112,13 +112,12 @@ func TestSIGTERMFlushesHeldRecords(t *testing.T) {
 		rdb := srv.Client()
 		require.Zero(t, rdb.LLen(context.Background(), "plume_log_list").Val(), "the exporter holds every record")
 
-		require.NoError(t, col.cmd.Process.Signal(syscall.SIGTERM))
+		require.NoError(t, col.Terminate())
 		sent := s.wait()
-		<-col.done
-		col.cmd = nil
+		require.NoError(t, col.Wait())
 
 		counts := idCounts(t, rdb)
-		undelivered, lines := droppedInLogs(t, col.output.String())
+		undelivered, lines := droppedInLogs(t, col.Output())
 		assert.Zero(t, lines, "nothing was dropped")
 		assert.Equal(t, sent, len(counts)+undelivered, "sent = delivered + reported undelivered")
 		for id := range sent {
@@ -144,13 +143,12 @@ func TestSIGTERMFlushesHeldRecords(t *testing.T) {
 		require.NoError(t, rdb.ConfigSet(context.Background(), "maxmemory", "1").Err())
 		s.waitAcked(t, s.acknowledged()+1000)
 
-		require.NoError(t, col.cmd.Process.Signal(syscall.SIGTERM))
+		require.NoError(t, col.Terminate())
 		sent := s.wait()
-		<-col.done
-		col.cmd = nil
+		require.NoError(t, col.Wait())
 
 		counts := idCounts(t, rdb)
-		undelivered, lines := droppedInLogs(t, col.output.String())
+		undelivered, lines := droppedInLogs(t, col.Output())
 		assert.Positive(t, lines)
 		assert.Positive(t, undelivered)
 		assert.Equal(t, sent, len(counts)+undelivered, "sent = delivered + reported undelivered")
@@ -169,12 +167,12 @@ func TestSIGTERMFlushesHeldRecords(t *testing.T) {
 func TestDurableQueueSurvivesSIGKILL(t *testing.T) {
 	srv := redistest.Start(t)
 	storage := t.TempDir()
-	col := startCollectorWith(t, setup{
-		extensions: fmt.Sprintf(`
+	col := startCollectorWith(t, otelcoltest.Config{
+		Extensions: fmt.Sprintf(`
   file_storage:
     directory: %s`, storage),
-		extensionIDs: []string{"file_storage"},
-		exporter: fmt.Sprintf(`
+		ExtensionIDs: []string{"file_storage"},
+		Exporter: fmt.Sprintf(`
     endpoint: %s
     read_timeout: 500ms
     write_timeout: 500ms
@@ -199,11 +197,11 @@ func TestDurableQueueSurvivesSIGKILL(t *testing.T) {
 	queued := col.scrape(t, "otelcol_exporter_queue_size", `exporter="plumelog"`)
 	ackedAtKill := s.acknowledged()
 	deliveredAtKill := rdb.LLen(ctx, "plume_log_list").Val()
-	col.Kill(t)
+	require.NoError(t, col.Kill())
 	require.Positive(t, queued, "records waited in the persistent queue at the kill")
 	require.Less(t, deliveredAtKill, int64(ackedAtKill), "acknowledged records were not delivered yet at the kill")
 
-	col.Restart(t)
+	require.NoError(t, col.Restart())
 	require.NoError(t, rdb.Do(ctx, "CLIENT", "UNPAUSE").Err())
 	s.waitAcked(t, ackedAtKill+2000)
 	sent := s.wait()

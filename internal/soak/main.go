@@ -29,16 +29,12 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploggrpc"
-	otellog "go.opentelemetry.io/otel/log"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
-	"go.opentelemetry.io/otel/sdk/resource"
 
+	"github.com/plumelog-otel/otelcol-plumelog/internal/otelcoltest"
 	"github.com/plumelog-otel/otelcol-plumelog/internal/plumelogtest"
 )
 
@@ -92,10 +88,8 @@ type env struct {
 	dir   string
 	redis *exec.Cmd
 	rdb   *redis.Client
-	col   *exec.Cmd
-	// grpc, metrics and pprof are the collector's OTLP/gRPC, Prometheus and pprof addresses.
-	grpc, metrics, pprof string
-	colDone              chan struct{}
+	col   *otelcoltest.Collector
+	pprof string // the collector's pprof extension, host:port
 }
 
 func setup(o options) (*env, error) {
@@ -115,17 +109,8 @@ func setup(o options) (*env, error) {
 	return e, nil
 }
 
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
 func (e *env) startRedis() error {
-	addr, err := freeAddr()
+	addr, err := otelcoltest.FreeAddr()
 	if err != nil {
 		return err
 	}
@@ -140,104 +125,28 @@ func (e *env) startRedis() error {
 }
 
 func (e *env) startCollector(o options) error {
-	var addrs [5]string
-	for i := range addrs {
-		a, err := freeAddr()
-		if err != nil {
-			return err
-		}
-		addrs[i] = a
+	var err error
+	if e.pprof, err = otelcoltest.FreeAddr(); err != nil {
+		return err
 	}
-	e.grpc, e.metrics, e.pprof = addrs[0], addrs[1], addrs[2]
-	health := addrs[3]
-	_, metricsPort, _ := net.SplitHostPort(e.metrics)
-	extensions, ids, queue := "", "", ""
+	cfg := otelcoltest.Config{
+		Exporter:     "    endpoint: " + e.rdb.Options().Addr,
+		Extensions:   "\n  pprof:\n    endpoint: " + e.pprof,
+		ExtensionIDs: []string{"pprof"},
+	}
 	if o.durable {
-		extensions = fmt.Sprintf("\n  file_storage:\n    directory: %s\n    fsync: %t", e.dir, o.fsync)
-		ids = ", file_storage"
-		queue = "\n    sending_queue:\n      storage: file_storage"
+		cfg.Exporter += "\n    sending_queue:\n      storage: file_storage"
+		cfg.Extensions += fmt.Sprintf("\n  file_storage:\n    directory: %s\n    fsync: %t", e.dir, o.fsync)
+		cfg.ExtensionIDs = append(cfg.ExtensionIDs, "file_storage")
 	}
-	config := fmt.Sprintf(`
-extensions:
-  health_check:
-    endpoint: %s
-  pprof:
-    endpoint: %s%s
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: %s
-exporters:
-  plumelog:
-    endpoint: %s%s
-service:
-  extensions: [health_check, pprof%s]
-  telemetry:
-    metrics:
-      level: detailed
-      readers:
-        - pull:
-            exporter:
-              prometheus:
-                host: 127.0.0.1
-                port: %s
-  pipelines:
-    logs:
-      receivers: [otlp]
-      exporters: [plumelog]
-`, health, e.pprof, extensions, e.grpc, e.rdb.Options().Addr, queue, ids, metricsPort)
-	path := filepath.Join(e.dir, "config.yaml")
-	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
-		return err
-	}
-	out, err := os.Create(filepath.Join(e.dir, "collector.log"))
-	if err != nil {
-		return err
-	}
-	e.col = exec.Command(o.collector, "--config", path)
-	e.col.Stdout, e.col.Stderr = out, out
-	if err := e.col.Start(); err != nil {
-		return fmt.Errorf("starting %s (make build builds it): %w", o.collector, err)
-	}
-	e.colDone = make(chan struct{})
-	go func() {
-		_ = e.col.Wait()
-		out.Close()
-		close(e.colDone)
-	}()
-	return waitFor(60*time.Second, func() bool {
-		select {
-		case <-e.colDone:
-			return true
-		default:
-		}
-		resp, err := http.Get("http://" + health)
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
-}
-
-// stopCollector sends SIGTERM and waits until the collector has flushed and exited.
-func (e *env) stopCollector() {
-	if e.col == nil {
-		return
-	}
-	_ = e.col.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-e.colDone:
-	case <-time.After(2 * time.Minute):
-		_ = e.col.Process.Kill()
-		<-e.colDone
-	}
-	e.col = nil
+	e.col, err = otelcoltest.Start(o.collector, e.dir, cfg)
+	return err
 }
 
 func (e *env) close() {
-	e.stopCollector()
+	if e.col != nil {
+		_ = e.col.Stop()
+	}
 	if e.rdb != nil {
 		_ = e.rdb.Close()
 	}
@@ -257,42 +166,6 @@ func waitFor(limit time.Duration, ok func() bool) error {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return nil
-}
-
-// scrape returns the collector's own metrics, series line → value.
-func (e *env) scrape() (map[string]float64, error) {
-	resp, err := http.Get("http://" + e.metrics + "/metrics")
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	out := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			return nil, fmt.Errorf("metric line %q: %w", line, err)
-		}
-		out[line[:i]] = v
-	}
-	return out, sc.Err()
-}
-
-// sum adds up the series of a metric.
-func sum(m map[string]float64, name string) float64 {
-	var s float64
-	for k, v := range m {
-		if k == name || strings.HasPrefix(k, name+"{") {
-			s += v
-		}
-	}
-	return s
 }
 
 // goroutines reads the collector's goroutine count from its pprof extension.
@@ -315,7 +188,7 @@ func (e *env) goroutines() (int, error) {
 
 // memory returns the collector's resident and peak resident memory in bytes (VmRSS, VmHWM).
 func (e *env) memory() (rss, hwm int64, err error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", e.col.Process.Pid))
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", e.col.Pid()))
 	if err != nil {
 		return 0, 0, err
 	}
@@ -335,56 +208,6 @@ func (e *env) memory() (rss, hwm int64, err error) {
 		}
 	}
 	return rss, hwm, sc.Err()
-}
-
-// sender sends numbered records through the OTel Go SDK's OTLP/gRPC exporter. Retries are
-// off: a request the collector refuses is counted as refused, not sent.
-type sender struct {
-	exp     *otlploggrpc.Exporter
-	logger  otellog.Logger
-	emitted *capture
-}
-
-type capture struct{ records []sdklog.Record }
-
-func (*capture) Enabled(context.Context, sdklog.EnabledParameters) bool { return true }
-func (*capture) Shutdown(context.Context) error                         { return nil }
-func (*capture) ForceFlush(context.Context) error                       { return nil }
-
-func (c *capture) OnEmit(_ context.Context, r *sdklog.Record) error {
-	c.records = append(c.records, r.Clone())
-	return nil
-}
-
-func newSender(endpoint string) (*sender, error) {
-	exp, err := otlploggrpc.New(context.Background(), otlploggrpc.WithEndpoint(endpoint), otlploggrpc.WithInsecure(),
-		otlploggrpc.WithRetry(otlploggrpc.RetryConfig{Enabled: false}), otlploggrpc.WithTimeout(time.Minute))
-	if err != nil {
-		return nil, err
-	}
-	emitted := &capture{}
-	provider := sdklog.NewLoggerProvider(
-		sdklog.WithResource(resource.NewSchemaless(
-			attribute.String("service.name", "soak"), attribute.String("host.name", "soak-host"))),
-		sdklog.WithProcessor(emitted),
-	)
-	return &sender{exp: exp, logger: provider.Logger("com.example.Soak"), emitted: emitted}, nil
-}
-
-// records emits n records with ids from to from+n-1, stamped now, and returns them. The
-// slice is reused by the next call.
-func (s *sender) records(from, n int) []sdklog.Record {
-	s.emitted.records = s.emitted.records[:0]
-	now := time.Now()
-	for i := from; i < from+n; i++ {
-		var r otellog.Record
-		r.SetTimestamp(now)
-		r.SetSeverity(otellog.SeverityInfo)
-		r.SetBody(attribute.StringValue("soak record " + strconv.Itoa(i) + " order created, amount=42.00 EUR"))
-		r.AddAttributes(attribute.Int("id", i), attribute.String("thread.name", "worker-"+strconv.Itoa(i%8)))
-		s.logger.Emit(context.Background(), r)
-	}
-	return s.emitted.records
 }
 
 // drainer empties the list with LPOP, like a Plumelog server, and accounts for what it takes.
@@ -517,13 +340,13 @@ func (e *env) takeSample(start time.Time) (sample, error) {
 	if s.goroutines, err = e.goroutines(); err != nil {
 		return s, err
 	}
-	m, err := e.scrape()
+	m, err := e.col.Scrape()
 	if err != nil {
 		return s, err
 	}
-	s.heap = int64(sum(m, "otelcol_process_runtime_heap_alloc_bytes"))
-	s.sys = int64(sum(m, "otelcol_process_runtime_total_sys_memory_bytes"))
-	s.queue = int64(sum(m, "otelcol_plumelog_exporter_queue_size"))
+	s.heap = int64(otelcoltest.Sum(m, "otelcol_process_runtime_heap_alloc_bytes"))
+	s.sys = int64(otelcoltest.Sum(m, "otelcol_process_runtime_total_sys_memory_bytes"))
+	s.queue = int64(otelcoltest.Sum(m, "otelcol_plumelog_exporter_queue_size"))
 	s.list = e.rdb.LLen(context.Background(), listKey).Val()
 	info := e.rdb.InfoMap(context.Background(), "memory").Item("Memory", "used_memory")
 	s.redisMem, _ = strconv.ParseInt(info, 10, 64)
@@ -538,11 +361,12 @@ func soak(o options) error {
 		return err
 	}
 	defer e.close()
-	snd, err := newSender(e.grpc)
+	// Without retries a request the collector refuses is counted as refused, not sent.
+	snd, err := otelcoltest.NewClient(e.col.GRPC, false)
 	if err != nil {
 		return err
 	}
-	defer snd.exp.Shutdown(context.Background())
+	defer snd.Shutdown(context.Background())
 
 	fmt.Printf("soak: %s at %d records/s in requests of %d, durable=%t, collector %s\n",
 		o.duration, o.rate, o.batch, o.durable, o.collector)
@@ -566,10 +390,10 @@ func soak(o options) error {
 		defer tick.Stop()
 		next := 0
 		for time.Since(start) < o.duration {
-			recs := snd.records(next, o.batch)
+			recs := snd.Records(next, o.batch)
 			next += o.batch
 			t0 := time.Now()
-			if snd.exp.Export(context.Background(), recs) == nil {
+			if snd.Export(context.Background(), recs) == nil {
 				acks = append(acks, time.Since(t0))
 				sent.Add(int64(o.batch))
 			} else {
@@ -602,12 +426,12 @@ loop:
 	// The exporter acknowledges everything it was sent once its queue is empty; the drainer
 	// then takes the last elements.
 	if err := waitFor(time.Minute, func() bool {
-		m, err := e.scrape()
-		return err == nil && sum(m, "otelcol_plumelog_exporter_records_sent")+sum(m, "otelcol_plumelog_exporter_records_dropped") >= float64(sent.Load())
+		m, err := e.col.Scrape()
+		return err == nil && otelcoltest.Sum(m, "otelcol_plumelog_exporter_records_sent")+otelcoltest.Sum(m, "otelcol_plumelog_exporter_records_dropped") >= float64(sent.Load())
 	}); err != nil {
 		return fmt.Errorf("exporter did not settle: %w", err)
 	}
-	final, err := e.scrape()
+	final, err := e.col.Scrape()
 	if err != nil {
 		return err
 	}
@@ -619,11 +443,13 @@ loop:
 	if err != nil {
 		return err
 	}
-	e.stopCollector()
+	if err := e.col.Stop(); err != nil {
+		return err
+	}
 	finishDrain()
 
 	delivered, dups, invalid := d.counts()
-	dropped := int(sum(final, "otelcol_plumelog_exporter_records_dropped"))
+	dropped := int(otelcoltest.Sum(final, "otelcol_plumelog_exporter_records_dropped"))
 	slices.Sort(d.latencies)
 	fmt.Printf("\nsent %d records in %s (%.0f/s), refused %d\n", sent.Load(), elapsed.Round(time.Second),
 		float64(sent.Load())/elapsed.Seconds(), refused.Load())
@@ -635,7 +461,7 @@ loop:
 		percentile(d.latencies, 0.5).Round(time.Millisecond), percentile(d.latencies, 0.99).Round(time.Millisecond),
 		percentile(d.latencies, 1).Round(time.Millisecond))
 	fmt.Printf("collector: peak resident memory (VmHWM) %s, resident at end %s, goroutines at end %d, cpu %.1f s\n",
-		mib(hwm), mib(rss), goroutines, sum(final, "otelcol_process_cpu_seconds"))
+		mib(hwm), mib(rss), goroutines, otelcoltest.Sum(final, "otelcol_process_cpu_seconds"))
 	printFlatness(samples, o.warmup)
 	fmt.Println("\ncollector's own metrics at the end:")
 	printMetrics(os.Stdout, final)
@@ -745,15 +571,15 @@ func throughputRun(o options) (runResult, error) {
 	// The requests are built before the clock starts, so that the collector is measured,
 	// not the SDK; their timestamps are set when they are sent.
 	perSender := o.records / o.concurrency / o.batch
-	senders := make([]*sender, o.concurrency)
+	senders := make([]*otelcoltest.Client, o.concurrency)
 	requests := make([][][]sdklog.Record, o.concurrency)
 	for i := range senders {
-		if senders[i], err = newSender(e.grpc); err != nil {
+		if senders[i], err = otelcoltest.NewClient(e.col.GRPC, false); err != nil {
 			return runResult{}, err
 		}
-		defer senders[i].exp.Shutdown(context.Background())
+		defer senders[i].Shutdown(context.Background())
 		for j := range perSender {
-			recs := senders[i].records((i*perSender+j)*o.batch, o.batch)
+			recs := senders[i].Records((i*perSender+j)*o.batch, o.batch)
 			requests[i] = append(requests[i], slices.Clone(recs))
 		}
 	}
@@ -779,7 +605,7 @@ func throughputRun(o options) (runResult, error) {
 				for k := range recs {
 					recs[k].SetTimestamp(now)
 				}
-				if err := senders[i].exp.Export(context.Background(), recs); err != nil {
+				if err := senders[i].Export(context.Background(), recs); err != nil {
 					failed.Add(1)
 					continue
 				}
