@@ -226,3 +226,58 @@ func TestDurableQueueSurvivesSIGKILL(t *testing.T) {
 	t.Logf("sent %d (Export calls %d), acknowledged but undelivered at SIGKILL %d (queue size %v), delivered %d distinct after restart, %d duplicates",
 		sent, s.attempts, int64(ackedAtKill)-deliveredAtKill, queued, len(counts), dups)
 }
+
+// TestDurableQueueOutlivesRetryBudget keeps Redis down for far longer than the exporter's
+// retries last, stops the collector with SIGTERM during the outage, and starts it again once
+// Redis is back: in durable mode records whose retries ran out go back to the persistent
+// queue instead of being dropped, and stay on disk across the restart.
+func TestDurableQueueOutlivesRetryBudget(t *testing.T) {
+	const total = 500
+	srv := redistest.Start(t)
+	storage := t.TempDir()
+	col := startCollectorWith(t, otelcoltest.Config{
+		Extensions: fmt.Sprintf(`
+  file_storage:
+    directory: %s`, storage),
+		ExtensionIDs: []string{"file_storage"},
+		Exporter: fmt.Sprintf(`
+    endpoint: %s
+    dial_timeout: 100ms
+    max_retries: 1
+    backoff:
+      initial_interval: 20ms
+      max_interval: 100ms
+    sending_queue:
+      storage: file_storage`, srv.Addr),
+	})
+	// Stopped only now, so that the collector's own ports cannot take Redis's.
+	srv.Stop()
+	client := newSDKClient(t, col.GRPC, false)
+	ctx := context.Background()
+	for from := 0; from < total; from += 100 {
+		require.NoError(t, client.Export(ctx, client.Records(from, 100)), "the queue on disk acknowledges while Redis is down")
+	}
+	// Each record's retry budget is a fraction of a second; wait until requests have gone
+	// through the exporter and back to the queue several times.
+	require.Eventually(t, func() bool {
+		return col.scrape(t, "otelcol_plumelog_exporter_records_retried") >= 5*total
+	}, time.Minute, 50*time.Millisecond)
+	require.NoError(t, col.Stop(), "SIGTERM during the outage")
+	dropped, _ := droppedInLogs(t, col.Output())
+	assert.Zero(t, dropped, "nothing was dropped before the restart")
+
+	srv.Restart()
+	require.NoError(t, col.Restart())
+	rdb := srv.Client()
+	var counts map[int]int
+	require.Eventually(t, func() bool {
+		counts = idCounts(t, rdb)
+		return len(counts) == total
+	}, 2*time.Minute, 100*time.Millisecond, "records delivered after the restart: %d of %d", len(counts), total)
+	assert.Zero(t, col.scrape(t, "otelcol_plumelog_exporter_records_dropped"))
+	dups := 0
+	for _, n := range counts {
+		dups += n - 1
+	}
+	t.Logf("sent %d with Redis down, delivered %d distinct after SIGTERM and restart, %d duplicates", total, len(counts), dups)
+}

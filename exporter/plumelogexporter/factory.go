@@ -80,10 +80,28 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
 		exporterhelper.WithStart(exp.start),
 		exporterhelper.WithShutdown(exp.shutdown),
-		// The batcher owns retries and time limits; the helper's would retry a whole request
-		// whose records the batcher already holds.
-		exporterhelper.WithRetry(configretry.BackOffConfig{Enabled: false}),
+		exporterhelper.WithRetry(queueRetry(c)),
 		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{}),
 		exporterhelper.WithQueue(c.QueueConfig),
 	)
+}
+
+// queueRetry is the helper's retry of whole requests. Without a sending queue the batcher
+// owns retries: a request is handed over at once and its records are retried, then dropped
+// and counted, there. With a sending queue, a request whose records used up their retries
+// comes back to the queue and is sent again after the same backoff, for as long as it takes:
+// the queue holds it meanwhile (on disk with a storage extension), and at shutdown it stays
+// there for the next start instead of being dropped.
+func queueRetry(c *Config) configretry.BackOffConfig {
+	if !c.QueueConfig.HasValue() {
+		return configretry.BackOffConfig{Enabled: false}
+	}
+	return configretry.BackOffConfig{
+		Enabled:             true,
+		InitialInterval:     c.Backoff.InitialInterval,
+		MaxInterval:         c.Backoff.MaxInterval,
+		Multiplier:          c.Backoff.Multiplier,
+		RandomizationFactor: c.Backoff.Jitter,
+		MaxElapsedTime:      0,
+	}
 }

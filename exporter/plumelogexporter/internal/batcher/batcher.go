@@ -176,10 +176,13 @@ func (b *Batcher) Add(ctx context.Context, items [][]byte) error {
 }
 
 // AddAndWait admits items like Add, then waits until every one of them is delivered (nil)
-// or dropped, or ctx ends (ctx's error; the records stay queued). A drop is reported as an
-// error naming the count and the reason, permanent (consumererror.NewPermanent) when the
-// records were dropped for a permanent error. It suits a durable queue in front of the
-// Batcher, which must keep a request until its records are acknowledged.
+// or settled otherwise, or ctx ends (ctx's error; the records stay queued). It suits a
+// durable queue in front of the Batcher, which must keep a request until its records are
+// acknowledged. Records that use up their retries are handed back rather than dropped: the
+// error says how many, is retryable, and the caller keeps the request (Observer.Dropped does
+// not hear of them). Records dropped for a permanent error, or at Shutdown's deadline, are
+// dropped as with Add; the error names the count and the reason, and is permanent
+// (consumererror.NewPermanent) for a permanent error.
 func (b *Batcher) AddAndWait(ctx context.Context, items [][]byte) error {
 	w := &waiter{total: len(items), left: len(items), done: make(chan struct{})}
 	if err := b.admit(ctx, items, w); err != nil || len(items) == 0 {
@@ -499,14 +502,21 @@ func (b *Batcher) settle(bt *batch, err error, latencies []time.Duration) ([]tim
 	case b.aborting.Load():
 		dropAll = DropShutdown
 	default:
-		exhausted := 0
+		// A record whose retries run out is dropped, unless an AddAndWait caller waits for
+		// it: that caller gets it back and keeps it (a durable queue retries it later), so
+		// it is neither lost nor reported as dropped.
+		exhausted, handedBack := 0, 0
 		for i := range items {
 			items[i].attempts++
 			if items[i].attempts > b.cfg.MaxRetries {
-				exhausted++
+				if items[i].waiter != nil {
+					handedBack++
+				} else {
+					exhausted++
+				}
 			}
 		}
-		if n := len(items) - exhausted; n > 0 {
+		if n := len(items) - exhausted - handedBack; n > 0 {
 			b.obs.Retried(n, err)
 		}
 		if exhausted > 0 {
@@ -620,6 +630,9 @@ func (b *Batcher) now() time.Duration { return time.Since(b.start) }
 func (w *waiter) result() error {
 	if w.dropped == 0 {
 		return nil
+	}
+	if w.reason == DropRetriesExhausted {
+		return fmt.Errorf("batcher: %d of %d records not delivered within their retries, handed back: %w", w.dropped, w.total, w.cause)
 	}
 	err := fmt.Errorf("batcher: %d of %d records dropped (%s): %w", w.dropped, w.total, w.reason, w.cause)
 	if w.reason == DropPermanentError {

@@ -243,8 +243,9 @@ func TestRetryAttempts(t *testing.T) {
 			assert.Equal(t, tt.wantRetried, obs.retriedList())
 			if tt.wantDropped {
 				require.ErrorIs(t, err, errTransient)
-				assert.Contains(t, err.Error(), "5 of 5 records dropped (retries_exhausted)")
-				assert.Equal(t, []drop{{5, DropRetriesExhausted, errTransient}}, obs.dropList())
+				assert.False(t, consumererror.IsPermanent(err))
+				assert.Contains(t, err.Error(), "5 of 5 records not delivered within their retries, handed back")
+				assert.Empty(t, obs.dropList(), "records handed back to an AddAndWait caller are not dropped")
 				assert.Zero(t, obs.deliveredCount())
 			} else {
 				require.NoError(t, err)
@@ -511,8 +512,8 @@ func TestAddAndWait(t *testing.T) {
 	}{
 		{name: "delivered", respond: nil},
 		{
-			name: "dropped after retries", respond: func(context.Context, int) error { return errTransient },
-			wantErr: errTransient, wantText: "3 of 3 records dropped (retries_exhausted)",
+			name: "handed back after retries", respond: func(context.Context, int) error { return errTransient },
+			wantErr: errTransient, wantText: "3 of 3 records not delivered within their retries, handed back",
 		},
 		{
 			name: "dropped for a permanent error", respond: func(context.Context, int) error { return consumererror.NewPermanent(errBad) },
