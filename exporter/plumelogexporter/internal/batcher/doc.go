@@ -57,10 +57,11 @@
 //
 // # Accounting
 //
-// Every admitted record is delivered or dropped, never lost silently: the Observer hears of
-// each batch delivered, retried or dropped, with a DropReason, and Held reports what is
-// held. AddAndWait lets a caller with a durable queue of its own learn the outcome of its
-// records. Shutdown stops admission and flushes what is held within its context's deadline;
+// Every admitted record is delivered, dropped or handed back, never lost silently: the
+// Observer hears of each batch delivered, retried or dropped, with a DropReason, and Held
+// reports what is held. AddAndWait lets a caller with a durable queue of its own learn the
+// outcome of its records, and gets back those whose retries ran out instead of their being
+// dropped: the caller still holds them and retries them later. Shutdown stops admission and flushes what is held within its context's deadline;
 // whatever is still held when the deadline passes is dropped, counted, and reported in
 // Shutdown's error.
 package batcher // import "github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/batcher"
