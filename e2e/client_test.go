@@ -118,6 +118,15 @@ func idCounts(t *testing.T, rdb *redis.Client) map[int]int {
 	return counts
 }
 
+// duplicates is the number of extra arrivals in counts, as idCounts returns them.
+func duplicates(counts map[int]int) int {
+	n := 0
+	for _, c := range counts {
+		n += c - 1
+	}
+	return n
+}
+
 // droppedInLogs adds up the records of the exporter's "Dropped log records" lines in the
 // collector's output, and returns the number of lines too.
 func droppedInLogs(t *testing.T, output string) (records, lines int) {

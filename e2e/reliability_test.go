@@ -166,23 +166,14 @@ func TestSIGTERMFlushesHeldRecords(t *testing.T) {
 // least once; duplicates (records that were in flight at the kill) are counted and reported.
 func TestDurableQueueSurvivesSIGKILL(t *testing.T) {
 	srv := redistest.Start(t)
-	storage := t.TempDir()
-	col := startCollectorWith(t, otelcoltest.Config{
-		Extensions: fmt.Sprintf(`
-  file_storage:
-    directory: %s`, storage),
-		ExtensionIDs: []string{"file_storage"},
-		Exporter: fmt.Sprintf(`
+	col := startDurableCollector(t, fmt.Sprintf(`
     endpoint: %s
     read_timeout: 500ms
     write_timeout: 500ms
     max_retries: 100
     backoff:
       initial_interval: 50ms
-      max_interval: 500ms
-    sending_queue:
-      storage: file_storage`, srv.Addr),
-	})
+      max_interval: 500ms`, srv.Addr))
 	rdb := srv.Client()
 	ctx := context.Background()
 
@@ -219,12 +210,8 @@ func TestDurableQueueSurvivesSIGKILL(t *testing.T) {
 	}
 	assert.Zero(t, lost, "no acknowledged record is lost")
 	assert.Zero(t, col.scrape(t, "otelcol_plumelog_exporter_records_dropped"))
-	dups := 0
-	for _, n := range counts {
-		dups += n - 1
-	}
 	t.Logf("sent %d (Export calls %d), acknowledged but undelivered at SIGKILL %d (queue size %v), delivered %d distinct after restart, %d duplicates",
-		sent, s.attempts, int64(ackedAtKill)-deliveredAtKill, queued, len(counts), dups)
+		sent, s.attempts, int64(ackedAtKill)-deliveredAtKill, queued, len(counts), duplicates(counts))
 }
 
 // TestDurableQueueOutlivesRetryBudget keeps Redis down for far longer than the exporter's
@@ -234,22 +221,13 @@ func TestDurableQueueSurvivesSIGKILL(t *testing.T) {
 func TestDurableQueueOutlivesRetryBudget(t *testing.T) {
 	const total = 500
 	srv := redistest.Start(t)
-	storage := t.TempDir()
-	col := startCollectorWith(t, otelcoltest.Config{
-		Extensions: fmt.Sprintf(`
-  file_storage:
-    directory: %s`, storage),
-		ExtensionIDs: []string{"file_storage"},
-		Exporter: fmt.Sprintf(`
+	col := startDurableCollector(t, fmt.Sprintf(`
     endpoint: %s
     dial_timeout: 100ms
     max_retries: 1
     backoff:
       initial_interval: 20ms
-      max_interval: 100ms
-    sending_queue:
-      storage: file_storage`, srv.Addr),
-	})
+      max_interval: 100ms`, srv.Addr))
 	// Stopped only now, so that the collector's own ports cannot take Redis's.
 	srv.Stop()
 	client := newSDKClient(t, col.GRPC, false)
@@ -275,9 +253,21 @@ func TestDurableQueueOutlivesRetryBudget(t *testing.T) {
 		return len(counts) == total
 	}, 2*time.Minute, 100*time.Millisecond, "records delivered after the restart: %d of %d", len(counts), total)
 	assert.Zero(t, col.scrape(t, "otelcol_plumelog_exporter_records_dropped"))
-	dups := 0
-	for _, n := range counts {
-		dups += n - 1
-	}
-	t.Logf("sent %d with Redis down, delivered %d distinct after SIGTERM and restart, %d duplicates", total, len(counts), dups)
+	t.Logf("sent %d with Redis down, delivered %d distinct after SIGTERM and restart, %d duplicates", total, len(counts), duplicates(counts))
+}
+
+// startDurableCollector starts the collector with the plumelog exporter settings in
+// exporterYAML behind a persistent sending queue on a file_storage directory of the test's;
+// Restart keeps the directory.
+func startDurableCollector(t *testing.T, exporterYAML string) *collector {
+	t.Helper()
+	return startCollectorWith(t, otelcoltest.Config{
+		Extensions: fmt.Sprintf(`
+  file_storage:
+    directory: %s`, t.TempDir()),
+		ExtensionIDs: []string{"file_storage"},
+		Exporter: exporterYAML + `
+    sending_queue:
+      storage: file_storage`,
+	})
 }
