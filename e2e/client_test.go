@@ -127,12 +127,12 @@ func duplicates(counts map[int]int) int {
 	return n
 }
 
-// droppedInLogs adds up the records of the exporter's "Dropped log records" lines in the
+// droppedInLogs adds up the records of the exporter's "Dropped records" lines in the
 // collector's output, and returns the number of lines too.
 func droppedInLogs(t *testing.T, output string) (records, lines int) {
 	t.Helper()
 	for line := range strings.Lines(output) {
-		if !strings.Contains(line, "\tDropped log records\t") {
+		if !strings.Contains(line, "\tDropped records\t") {
 			continue
 		}
 		var fields struct {

@@ -14,6 +14,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
+	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/batcher"
+	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/sender"
 	"github.com/plumelog-otel/otelcol-plumelog/internal/plumelogtest"
 	"github.com/plumelog-otel/otelcol-plumelog/internal/redistest"
 )
@@ -72,14 +74,14 @@ func TestConcurrentCallers(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			key := fmt.Sprintf("concurrent_%s_%d", tt.mode, tt.maxInFlight)
 			s := startExporter(t, func(c *Config) {
-				c.Endpoint = srv.Addr
-				c.Key = key
-				c.Mode = tt.mode
-				c.MaxInFlight = tt.maxInFlight
-				c.BatchSize = 50
-				c.FlushInterval = 5 * time.Millisecond
-				c.Buffer.MaxRecords = 200
-				c.Buffer.BlockTimeout = time.Minute
+				c.Redis.Endpoint = sender.Endpoint(srv.Addr)
+				c.Lists.Key = key
+				c.Batching.Mode = batcher.Mode(tt.mode)
+				c.Batching.MaxInFlight = tt.maxInFlight
+				c.Batching.BatchSize = 50
+				c.Batching.FlushInterval = 5 * time.Millisecond
+				c.Batching.Buffer.MaxRecords = 200
+				c.Batching.Buffer.BlockTimeout = time.Minute
 			})
 			sent := make([]int, callers)
 			var wg sync.WaitGroup
@@ -127,11 +129,11 @@ func TestOrderKeptAcrossRetries(t *testing.T) {
 	rdb := srv.Client()
 	ctx := context.Background()
 	s := startExporter(t, func(c *Config) {
-		c.Endpoint = srv.Addr
-		c.BatchSize = 20
-		c.MaxRetries = 1000
-		c.Backoff.InitialInterval = 5 * time.Millisecond
-		c.Backoff.MaxInterval = 20 * time.Millisecond
+		c.Redis.Endpoint = sender.Endpoint(srv.Addr)
+		c.Batching.BatchSize = 20
+		c.Batching.MaxRetries = 1000
+		c.Batching.Backoff.InitialInterval = 5 * time.Millisecond
+		c.Batching.Backoff.MaxInterval = 20 * time.Millisecond
 	})
 	sent := 0
 	send := func(calls int) {

@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 
 	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/metadatatest"
+	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/sender"
 	"github.com/plumelog-otel/otelcol-plumelog/internal/plumelogtest"
 	"github.com/plumelog-otel/otelcol-plumelog/internal/redistest"
 )
@@ -50,7 +51,7 @@ type started struct {
 func startExporter(t *testing.T, mutate func(*Config)) started {
 	t.Helper()
 	cfg := createDefaultConfig().(*Config)
-	cfg.FlushInterval = 100 * time.Millisecond
+	cfg.Batching.FlushInterval = 100 * time.Millisecond
 	mutate(cfg)
 	require.NoError(t, cfg.Validate())
 	tel := componenttest.NewTelemetry()
@@ -79,7 +80,7 @@ func sumValue(t *testing.T, tel *componenttest.Telemetry, name string, attrs ...
 
 func TestExporterWritesContractMessages(t *testing.T) {
 	srv := redistest.Start(t)
-	s := startExporter(t, func(c *Config) { c.Endpoint = srv.Addr })
+	s := startExporter(t, func(c *Config) { c.Redis.Endpoint = sender.Endpoint(srv.Addr) })
 
 	const n = 250
 	require.NoError(t, s.exp.ConsumeLogs(context.Background(), testLogs(n)))
@@ -112,11 +113,11 @@ func TestExporterStartsWithoutRedisAndDeliversOnceItAppears(t *testing.T) {
 	srv := redistest.Start(t)
 	srv.Stop()
 	s := startExporter(t, func(c *Config) {
-		c.Endpoint = srv.Addr
-		c.DialTimeout = 200 * time.Millisecond
-		c.MaxRetries = 100
-		c.Backoff.InitialInterval = 20 * time.Millisecond
-		c.Backoff.MaxInterval = 200 * time.Millisecond
+		c.Redis.Endpoint = sender.Endpoint(srv.Addr)
+		c.Redis.DialTimeout = 200 * time.Millisecond
+		c.Batching.MaxRetries = 100
+		c.Batching.Backoff.InitialInterval = 20 * time.Millisecond
+		c.Batching.Backoff.MaxInterval = 200 * time.Millisecond
 	})
 	require.NoError(t, s.exp.ConsumeLogs(context.Background(), testLogs(10)))
 	require.Eventually(t, func() bool { return sumValue(t, s.telemetry, "records_retried") > 0 }, 10*time.Second, 10*time.Millisecond)
@@ -134,9 +135,9 @@ func TestExporterStartsWithoutRedisAndDeliversOnceItAppears(t *testing.T) {
 func TestExporterShutdownDropsAndCountsWhatRedisNeverTook(t *testing.T) {
 	addr := fmt.Sprintf("127.0.0.1:%d", redistest.FreePort(t))
 	s := startExporter(t, func(c *Config) {
-		c.Endpoint = addr
-		c.DialTimeout = 100 * time.Millisecond
-		c.MaxRetries = 1000
+		c.Redis.Endpoint = sender.Endpoint(addr)
+		c.Redis.DialTimeout = 100 * time.Millisecond
+		c.Batching.MaxRetries = 1000
 	})
 	require.NoError(t, s.exp.ConsumeLogs(context.Background(), testLogs(7)))
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
@@ -149,7 +150,7 @@ func TestExporterShutdownDropsAndCountsWhatRedisNeverTook(t *testing.T) {
 func TestExporterWrongTypeIsDroppedWithoutRetry(t *testing.T) {
 	srv := redistest.Start(t)
 	require.NoError(t, srv.Client().Set(context.Background(), "plume_log_list", "not a list", 0).Err())
-	s := startExporter(t, func(c *Config) { c.Endpoint = srv.Addr })
+	s := startExporter(t, func(c *Config) { c.Redis.Endpoint = sender.Endpoint(srv.Addr) })
 	require.NoError(t, s.exp.ConsumeLogs(context.Background(), testLogs(5)))
 	require.Eventually(t, func() bool {
 		return sumValue(t, s.telemetry, "records_dropped", attribute.String("reason", "permanent_error")) == 5
@@ -161,10 +162,10 @@ func TestExporterWrongTypeIsDroppedWithoutRetry(t *testing.T) {
 func TestExporterFullBufferPushesBack(t *testing.T) {
 	addr := fmt.Sprintf("127.0.0.1:%d", redistest.FreePort(t))
 	s := startExporter(t, func(c *Config) {
-		c.Endpoint = addr
-		c.DialTimeout = 100 * time.Millisecond
-		c.MaxRetries = 1000
-		c.Buffer.MaxRecords = 100
+		c.Redis.Endpoint = sender.Endpoint(addr)
+		c.Redis.DialTimeout = 100 * time.Millisecond
+		c.Batching.MaxRetries = 1000
+		c.Batching.Buffer.MaxRecords = 100
 	})
 	require.NoError(t, s.exp.ConsumeLogs(context.Background(), testLogs(100)))
 	err := s.exp.ConsumeLogs(context.Background(), testLogs(1))

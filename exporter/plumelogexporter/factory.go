@@ -15,6 +15,17 @@ import (
 	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/batcher"
 	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/encoder"
 	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/metadata"
+	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/sender"
+)
+
+// Every default of the exporter is here.
+const (
+	// defaultEndpoint is the standalone Redis used when no server is configured.
+	defaultEndpoint = "localhost:6379"
+	// defaultMaxEnvelopeSize bounds what one envelope makes the server hold: it pops up to
+	// plumelog.maxSendSize (100) envelopes at once and writes all their messages in one
+	// Elasticsearch bulk request, which Elasticsearch caps at 100 MB by default.
+	defaultMaxEnvelopeSize = 512 << 10
 )
 
 // NewFactory creates a factory for the Plumelog exporter.
@@ -27,42 +38,41 @@ func NewFactory() exporter.Factory {
 }
 
 func createDefaultConfig() component.Config {
-	mapping := encoder.DefaultMapping()
 	return &Config{
-		TLS:             configtls.ClientConfig{Insecure: true},
-		DialTimeout:     5 * time.Second,
-		ReadTimeout:     3 * time.Second,
-		WriteTimeout:    3 * time.Second,
-		Key:             "plume_log_list",
-		Compression:     compressionNone,
-		CompressedKey:   "plume_log_list_compress",
-		MaxEnvelopeSize: defaultMaxEnvelopeSize,
-		AppName:         "unknown",
-		Env:             "default",
-		Timezone:        "Local",
-		Mapping: MappingConfig{
-			AppName:    mapping.AppName,
-			Env:        mapping.Env,
-			ServerName: mapping.ServerName,
-			ClassName:  mapping.ClassName,
-			Method:     mapping.Method,
-			ThreadName: mapping.ThreadName,
-			Stacktrace: mapping.Stacktrace,
+		Redis: sender.Config{
+			DialTimeout:  5 * time.Second,
+			ReadTimeout:  3 * time.Second,
+			WriteTimeout: 3 * time.Second,
 		},
-		BatchSize:     100,
-		FlushInterval: time.Second,
-		Mode:          string(batcher.ModeEager),
-		MaxInFlight:   1,
-		MaxRetries:    5,
-		Backoff: BackoffConfig{
-			InitialInterval: 250 * time.Millisecond,
-			MaxInterval:     10 * time.Second,
-			Multiplier:      2,
-			Jitter:          0.2,
+		TLS: configtls.ClientConfig{Insecure: true},
+		Lists: ListsConfig{
+			Key:             "plume_log_list",
+			Compression:     compressionNone,
+			CompressedKey:   "plume_log_list_compress",
+			MaxEnvelopeSize: defaultMaxEnvelopeSize,
 		},
-		Buffer: BufferConfig{
-			MaxRecords: 100_000,
-			MaxBytes:   64 << 20,
+		Message: MessageConfig{
+			AppName:  "unknown",
+			Env:      "default",
+			Timezone: "Local",
+			Mapping:  encoder.DefaultMapping(),
+		},
+		Batching: batcher.Config{
+			BatchSize:     100,
+			FlushInterval: time.Second,
+			Mode:          batcher.ModeEager,
+			MaxInFlight:   1,
+			MaxRetries:    5,
+			Backoff: batcher.Backoff{
+				InitialInterval: 250 * time.Millisecond,
+				MaxInterval:     10 * time.Second,
+				Multiplier:      2,
+				Jitter:          0.2,
+			},
+			Buffer: batcher.Buffer{
+				MaxRecords: 100_000,
+				MaxBytes:   64 << 20,
+			},
 		},
 		// Off until the user writes sending_queue; then its unset keys take the collector's
 		// defaults (num_consumers 10, queue_size 1000 requests), so `storage` alone suffices.
@@ -80,7 +90,7 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
 		exporterhelper.WithStart(exp.start),
 		exporterhelper.WithShutdown(exp.shutdown),
-		exporterhelper.WithRetry(queueRetry(c)),
+		exporterhelper.WithRetry(c.queueRetry()),
 		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{}),
 		exporterhelper.WithQueue(c.QueueConfig),
 	)
@@ -88,20 +98,21 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 
 // queueRetry is the helper's retry of whole requests. Without a sending queue the batcher
 // owns retries: a request is handed over at once and its records are retried, then dropped
-// and counted, there. With a sending queue, a request whose records used up their retries
-// comes back to the queue and is sent again after the same backoff, for as long as it takes:
-// the queue holds it meanwhile (on disk with a storage extension), and at shutdown it stays
-// there for the next start instead of being dropped.
-func queueRetry(c *Config) configretry.BackOffConfig {
-	if !c.QueueConfig.HasValue() {
+// and counted, there. With a sending queue, the records of a request that were not delivered
+// within their retries come back to the queue and are sent again after the same backoff, for
+// as long as it takes: the queue holds them meanwhile (on disk with a storage extension), and
+// at shutdown they stay there for the next start instead of being dropped.
+func (cfg *Config) queueRetry() configretry.BackOffConfig {
+	if !cfg.QueueConfig.HasValue() {
 		return configretry.BackOffConfig{Enabled: false}
 	}
+	b := cfg.Batching.Backoff
 	return configretry.BackOffConfig{
 		Enabled:             true,
-		InitialInterval:     c.Backoff.InitialInterval,
-		MaxInterval:         c.Backoff.MaxInterval,
-		Multiplier:          c.Backoff.Multiplier,
-		RandomizationFactor: c.Backoff.Jitter,
+		InitialInterval:     b.InitialInterval,
+		MaxInterval:         b.MaxInterval,
+		Multiplier:          b.Multiplier,
+		RandomizationFactor: b.Jitter,
 		MaxElapsedTime:      0,
 	}
 }

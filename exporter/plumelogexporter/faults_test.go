@@ -22,6 +22,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/metadatatest"
+	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/sender"
 	"github.com/plumelog-otel/otelcol-plumelog/internal/plumelogtest"
 	"github.com/plumelog-otel/otelcol-plumelog/internal/redistest"
 )
@@ -75,10 +76,10 @@ type faultExporter struct {
 func startFaultExporter(t *testing.T, mutate func(*Config)) *faultExporter {
 	t.Helper()
 	cfg := createDefaultConfig().(*Config)
-	cfg.FlushInterval = 50 * time.Millisecond
-	cfg.DialTimeout = time.Second
-	cfg.Backoff.InitialInterval = 50 * time.Millisecond
-	cfg.Backoff.MaxInterval = 400 * time.Millisecond
+	cfg.Batching.FlushInterval = 50 * time.Millisecond
+	cfg.Redis.DialTimeout = time.Second
+	cfg.Batching.Backoff.InitialInterval = 50 * time.Millisecond
+	cfg.Batching.Backoff.MaxInterval = 400 * time.Millisecond
 	mutate(cfg)
 	require.NoError(t, cfg.Validate())
 
@@ -204,9 +205,9 @@ func (f *faultExporter) shutdown(t *testing.T) {
 	require.NoError(t, f.exp.Shutdown(ctx))
 }
 
-// dropLines returns the exporter's "Dropped log records" log entries.
+// dropLines returns the exporter's "Dropped records" log entries.
 func (f *faultExporter) dropLines() []observer.LoggedEntry {
-	return f.logs.FilterMessage("Dropped log records").AllUntimed()
+	return f.logs.FilterMessage("Dropped records").AllUntimed()
 }
 
 // assertStatusChanges checks that the exporter reported an outage and its end, and changes
@@ -236,11 +237,11 @@ func TestFaultRedisKilledWithinRetryBudget(t *testing.T) {
 	srv := redistest.Start(t, persistentRedis...)
 	const batchSize = 100
 	f := startFaultExporter(t, func(c *Config) {
-		c.Endpoint = srv.Addr
-		c.BatchSize = batchSize
+		c.Redis.Endpoint = sender.Endpoint(srv.Addr)
+		c.Batching.BatchSize = batchSize
 		// About 11 s of backoff (50 ms doubling to 400 ms, ±20 %): far longer than the
 		// outage, even on a slow machine.
-		c.MaxRetries = 30
+		c.Batching.MaxRetries = 30
 	})
 
 	s := f.stream(20, 5*time.Millisecond)
@@ -278,8 +279,8 @@ func TestFaultRedisDownLongerThanRetryBudget(t *testing.T) {
 	srv := redistest.Start(t, persistentRedis...)
 	const maxRetries = 3
 	f := startFaultExporter(t, func(c *Config) {
-		c.Endpoint = srv.Addr
-		c.MaxRetries = maxRetries
+		c.Redis.Endpoint = sender.Endpoint(srv.Addr)
+		c.Batching.MaxRetries = maxRetries
 	})
 	rdb := srv.Client()
 	waitLen := func(n int) {
@@ -325,10 +326,10 @@ func TestFaultRedisDownLongerThanRetryBudget(t *testing.T) {
 func TestFaultRedisPausedLongerThanTimeout(t *testing.T) {
 	srv := redistest.Start(t)
 	f := startFaultExporter(t, func(c *Config) {
-		c.Endpoint = srv.Addr
-		c.ReadTimeout = 200 * time.Millisecond
-		c.WriteTimeout = 200 * time.Millisecond
-		c.MaxRetries = 30
+		c.Redis.Endpoint = sender.Endpoint(srv.Addr)
+		c.Redis.ReadTimeout = 200 * time.Millisecond
+		c.Redis.WriteTimeout = 200 * time.Millisecond
+		c.Batching.MaxRetries = 30
 	})
 	rdb := srv.Client()
 
@@ -358,8 +359,8 @@ func TestFaultRedisOutOfMemory(t *testing.T) {
 	srv := redistest.Start(t, "--maxmemory-policy", "noeviction")
 	const maxRetries = 2
 	f := startFaultExporter(t, func(c *Config) {
-		c.Endpoint = srv.Addr
-		c.MaxRetries = maxRetries
+		c.Redis.Endpoint = sender.Endpoint(srv.Addr)
+		c.Batching.MaxRetries = maxRetries
 	})
 	rdb := srv.Client()
 	ctx := context.Background()
@@ -399,8 +400,8 @@ func TestFaultWrongTypeDroppedOncePerBatch(t *testing.T) {
 	ctx := context.Background()
 	require.NoError(t, srv.Client().Set(ctx, "plume_log_list", "not a list", 0).Err())
 	f := startFaultExporter(t, func(c *Config) {
-		c.Endpoint = srv.Addr
-		c.MaxRetries = 5
+		c.Redis.Endpoint = sender.Endpoint(srv.Addr)
+		c.Batching.MaxRetries = 5
 	})
 
 	const batches, perBatch = 4, 30
@@ -438,8 +439,8 @@ func TestFaultNothingListeningAtStart(t *testing.T) {
 	srv := redistest.Start(t)
 	srv.Stop()
 	f := startFaultExporter(t, func(c *Config) {
-		c.Endpoint = srv.Addr
-		c.MaxRetries = 1000
+		c.Redis.Endpoint = sender.Endpoint(srv.Addr)
+		c.Batching.MaxRetries = 1000
 	})
 	sent := f.send(t, 25)
 	require.Eventually(t, func() bool { return len(f.host.statuses()) == 1 }, 30*time.Second, 10*time.Millisecond)

@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/batcher"
+	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/sender"
 	"github.com/plumelog-otel/otelcol-plumelog/internal/redistest"
 )
 
@@ -39,7 +40,7 @@ func paddedLogs(n, size int) plog.Logs {
 
 func queueSize(t *testing.T, s started) int64 {
 	t.Helper()
-	m, err := s.telemetry.GetMetric("otelcol_plumelog_exporter_queue_size")
+	m, err := s.telemetry.GetMetric("otelcol_plumelog_exporter_buffer_records")
 	require.NoError(t, err)
 	return m.Data.(metricdata.Gauge[int64]).DataPoints[0].Value
 }
@@ -87,13 +88,13 @@ func TestOverloadPushesBack(t *testing.T) {
 			rdb := srv.Client()
 			ctx := context.Background()
 			s := startExporter(t, func(c *Config) {
-				c.Endpoint = srv.Addr
+				c.Redis.Endpoint = sender.Endpoint(srv.Addr)
 				// The paused RPUSH waits for the pause to end instead of timing out, so
 				// that nothing is retried or duplicated.
-				c.ReadTimeout = 2 * time.Minute
-				c.Buffer.MaxRecords = tt.maxRecords
-				c.Buffer.MaxBytes = tt.maxBytes
-				c.Buffer.BlockTimeout = tt.blockTimeout
+				c.Redis.ReadTimeout = 2 * time.Minute
+				c.Batching.Buffer.MaxRecords = tt.maxRecords
+				c.Batching.Buffer.MaxBytes = tt.maxBytes
+				c.Batching.Buffer.BlockTimeout = tt.blockTimeout
 			})
 			// A first record tells the size of one message as it is held.
 			require.NoError(t, s.exp.ConsumeLogs(ctx, paddedLogs(1, tt.bodySize)))
@@ -116,7 +117,7 @@ func TestOverloadPushesBack(t *testing.T) {
 						switch {
 						case err == nil:
 							accepted.Add(perCall)
-						case !errors.Is(err, batcher.ErrQueueFull) || consumererror.IsPermanent(err):
+						case !errors.Is(err, batcher.ErrBufferFull) || consumererror.IsPermanent(err):
 							wrongErr.Store(err)
 						case time.Since(began) < tt.blockTimeout:
 							wrongErr.Store(errors.New("refused before block_timeout"))

@@ -13,7 +13,9 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 
+	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/batcher"
 	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/metadatatest"
+	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/sender"
 	"github.com/plumelog-otel/otelcol-plumelog/internal/redistest"
 )
 
@@ -69,7 +71,7 @@ func TestTelemetryFlushTriggers(t *testing.T) {
 	srv := redistest.Start(t)
 	tests := []struct {
 		name    string
-		mode    string
+		mode    batcher.Mode
 		batch   int
 		flush   time.Duration
 		records int
@@ -86,11 +88,11 @@ func TestTelemetryFlushTriggers(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			key := "telemetry_" + tt.name
 			s := startExporter(t, func(c *Config) {
-				c.Endpoint = srv.Addr
-				c.Key = key
-				c.Mode = tt.mode
-				c.BatchSize = tt.batch
-				c.FlushInterval = tt.flush
+				c.Redis.Endpoint = sender.Endpoint(srv.Addr)
+				c.Lists.Key = key
+				c.Batching.Mode = tt.mode
+				c.Batching.BatchSize = tt.batch
+				c.Batching.FlushInterval = tt.flush
 			})
 			// One call: all records are admitted at once, so the batches are predictable.
 			require.NoError(t, s.exp.ConsumeLogs(context.Background(), testLogs(tt.records)))
@@ -137,10 +139,10 @@ func TestTelemetryRetriesAndDrops(t *testing.T) {
 		{
 			reason: "retries_exhausted",
 			setup: func(t *testing.T, c *Config) {
-				c.Endpoint = nothingListening(t)
-				c.MaxRetries = 2
-				c.Backoff.InitialInterval = 10 * time.Millisecond
-				c.Backoff.MaxInterval = 20 * time.Millisecond
+				c.Redis.Endpoint = sender.Endpoint(nothingListening(t))
+				c.Batching.MaxRetries = 2
+				c.Batching.Backoff.InitialInterval = 10 * time.Millisecond
+				c.Batching.Backoff.MaxInterval = 20 * time.Millisecond
 			},
 			// Every record is sent three times: retried twice, then dropped.
 			wantRetried: 2 * n,
@@ -149,17 +151,17 @@ func TestTelemetryRetriesAndDrops(t *testing.T) {
 			reason: "permanent_error",
 			setup: func(t *testing.T, c *Config) {
 				srv := redistest.Start(t)
-				require.NoError(t, srv.Client().Set(context.Background(), c.Key, "not a list", 0).Err())
-				c.Endpoint = srv.Addr
+				require.NoError(t, srv.Client().Set(context.Background(), c.Lists.Key, "not a list", 0).Err())
+				c.Redis.Endpoint = sender.Endpoint(srv.Addr)
 			},
 		},
 		{
 			reason: "shutdown",
 			setup: func(t *testing.T, c *Config) {
-				c.Endpoint = nothingListening(t)
-				c.MaxRetries = 1000
-				c.Backoff.InitialInterval = time.Hour
-				c.Backoff.MaxInterval = time.Hour
+				c.Redis.Endpoint = sender.Endpoint(nothingListening(t))
+				c.Batching.MaxRetries = 1000
+				c.Batching.Backoff.InitialInterval = time.Hour
+				c.Batching.Backoff.MaxInterval = time.Hour
 			},
 			// The first attempt fails, and the backoff outlasts the shutdown deadline.
 			wantRetried: n,
@@ -169,7 +171,7 @@ func TestTelemetryRetriesAndDrops(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.reason, func(t *testing.T) {
 			s := startExporter(t, func(c *Config) {
-				c.DialTimeout = time.Second
+				c.Redis.DialTimeout = time.Second
 				tt.setup(t, c)
 			})
 			require.NoError(t, s.exp.ConsumeLogs(context.Background(), testLogs(n)))
@@ -201,32 +203,39 @@ func TestTelemetryRetriesAndDrops(t *testing.T) {
 	}
 }
 
-// TestTelemetryQueueSize reads the queue size gauge while Redis is down and the records wait
-// for a retry, and after Redis is back and has taken them.
-func TestTelemetryQueueSize(t *testing.T) {
+// TestTelemetryBuffer reads the buffer gauges while Redis is down and the records wait for a
+// retry, and after Redis is back and has taken them.
+func TestTelemetryBuffer(t *testing.T) {
 	srv := redistest.Start(t)
 	srv.Stop()
 	s := startExporter(t, func(c *Config) {
-		c.Endpoint = srv.Addr
-		c.DialTimeout = time.Second
-		c.MaxRetries = 1000
-		c.Backoff.InitialInterval = 10 * time.Millisecond
-		c.Backoff.MaxInterval = 50 * time.Millisecond
+		c.Redis.Endpoint = sender.Endpoint(srv.Addr)
+		c.Redis.DialTimeout = time.Second
+		c.Batching.MaxRetries = 1000
+		c.Batching.Backoff.InitialInterval = 10 * time.Millisecond
+		c.Batching.Backoff.MaxInterval = 50 * time.Millisecond
 	})
-	queueSize := func(want int64) {
+	held := func(records int64, bytes func(int64) bool) {
 		t.Helper()
-		metadatatest.AssertEqualPlumelogExporterQueueSize(t, s.telemetry,
-			[]metricdata.DataPoint[int64]{{Value: want}}, metricdatatest.IgnoreTimestamp())
+		metadatatest.AssertEqualPlumelogExporterBufferRecords(t, s.telemetry,
+			[]metricdata.DataPoint[int64]{{Value: records}}, metricdatatest.IgnoreTimestamp())
+		m, err := s.telemetry.GetMetric("otelcol_plumelog_exporter_buffer_bytes")
+		require.NoError(t, err)
+		b := m.Data.(metricdata.Gauge[int64]).DataPoints[0].Value
+		assert.True(t, bytes(b), "buffer_bytes %d with %d records held", b, records)
 	}
-	queueSize(0)
-	require.NoError(t, s.exp.ConsumeLogs(context.Background(), testLogs(7)))
-	queueSize(7)
+	none := func(b int64) bool { return b == 0 }
+	held(0, none)
+	first := testLogs(7)
+	require.NoError(t, s.exp.ConsumeLogs(context.Background(), first))
+	var bytes7 int64
+	held(7, func(b int64) bool { bytes7 = b; return b > 7*100 })
 	require.Eventually(t, func() bool { return sumValue(t, s.telemetry, "records_retried") > 0 }, 10*time.Second, 5*time.Millisecond)
 	require.NoError(t, s.exp.ConsumeLogs(context.Background(), testLogs(5)))
-	queueSize(12)
+	held(12, func(b int64) bool { return b > bytes7 })
 
 	srv.Restart()
 	waitSent(t, s, 12)
-	queueSize(0)
+	held(0, none)
 	require.NoError(t, s.exp.Shutdown(context.Background()))
 }

@@ -17,6 +17,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/otel/attribute"
 
+	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/batcher"
+	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/sender"
 	"github.com/plumelog-otel/otelcol-plumelog/internal/plumelogtest"
 	"github.com/plumelog-otel/otelcol-plumelog/internal/redistest"
 )
@@ -97,11 +99,11 @@ func TestExporterCompressedQueue(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := redistest.Start(t)
 			s := startExporter(t, func(c *Config) {
-				c.Endpoint = srv.Addr
-				c.Compression = "lz4"
-				c.MaxEnvelopeSize = tt.maxEnvelopeSize
-				c.BatchSize = tt.batchSize
-				c.Buffer.MaxRecords = 10_000
+				c.Redis.Endpoint = sender.Endpoint(srv.Addr)
+				c.Lists.Compression = "lz4"
+				c.Lists.MaxEnvelopeSize = tt.maxEnvelopeSize
+				c.Batching.BatchSize = tt.batchSize
+				c.Batching.Buffer.MaxRecords = 10_000
 			})
 			const n = 1000
 			for i := 0; i < n; i += 50 {
@@ -172,11 +174,11 @@ func TestExporterTLS(t *testing.T) {
 			rdb := tt.srv.Client()
 			require.NoError(t, rdb.Del(context.Background(), "plume_log_list").Err())
 			s := startExporter(t, func(c *Config) {
-				c.Endpoint = tt.srv.Addr
+				c.Redis.Endpoint = sender.Endpoint(tt.srv.Addr)
 				c.TLS = configtls.ClientConfig{}
 				tt.tls(&c.TLS)
-				c.DialTimeout = 2 * time.Second
-				c.MaxRetries = 0
+				c.Redis.DialTimeout = 2 * time.Second
+				c.Batching.MaxRetries = 0
 			})
 			require.NoError(t, s.exp.ConsumeLogs(context.Background(), orderLogs(0, 10)))
 			require.Eventually(t, func() bool {
@@ -203,14 +205,14 @@ func TestExporterFollowsSentinelFailover(t *testing.T) {
 		MasterName: "plumelog", Password: "sentinel-pw", MasterPassword: "master-pw", Replicas: 1,
 	})
 	s := startExporter(t, func(c *Config) {
-		c.Sentinel = SentinelConfig{MasterName: "plumelog", Addresses: sentinels.Addrs, Password: "sentinel-pw"}
-		c.Password = "master-pw"
-		c.DialTimeout, c.ReadTimeout, c.WriteTimeout = time.Second, time.Second, time.Second
-		c.BatchSize = 50
-		c.FlushInterval = 50 * time.Millisecond
+		c.Redis.Sentinel = sender.Sentinel{MasterName: "plumelog", Addresses: sentinels.Addrs, Password: "sentinel-pw"}
+		c.Redis.Password = "master-pw"
+		c.Redis.DialTimeout, c.Redis.ReadTimeout, c.Redis.WriteTimeout = time.Second, time.Second, time.Second
+		c.Batching.BatchSize = 50
+		c.Batching.FlushInterval = 50 * time.Millisecond
 		// A retry budget of about 30 s: 0.05 + 0.1 + 0.2 + 0.4 + 0.5 per further retry.
-		c.MaxRetries = 60
-		c.Backoff = BackoffConfig{InitialInterval: 50 * time.Millisecond, MaxInterval: 500 * time.Millisecond, Multiplier: 2, Jitter: 0.2}
+		c.Batching.MaxRetries = 60
+		c.Batching.Backoff = batcher.Backoff{InitialInterval: 50 * time.Millisecond, MaxInterval: 500 * time.Millisecond, Multiplier: 2, Jitter: 0.2}
 	})
 
 	// The stream: 10 records every 5 ms until stopped; sent counts what the exporter accepted.
@@ -291,8 +293,8 @@ func TestExporterFollowsSentinelFailover(t *testing.T) {
 func TestExporterWritesToCluster(t *testing.T) {
 	cluster := redistest.StartCluster(t, 3)
 	s := startExporter(t, func(c *Config) {
-		c.Cluster.Addresses = cluster.Addrs[:1]
-		c.Compression = "lz4"
+		c.Redis.Cluster.Addresses = cluster.Addrs[:1]
+		c.Lists.Compression = "lz4"
 	})
 	const n = 500
 	require.NoError(t, s.exp.ConsumeLogs(context.Background(), orderLogs(0, n)))

@@ -19,15 +19,13 @@ func BenchmarkAdd(b *testing.B) {
 		for _, concurrency := range []int{1, 4} {
 			b.Run(fmt.Sprintf("mode=%s/concurrency=%d", mode, concurrency), func(b *testing.B) {
 				bt := New(Config{
-					BatchSize:       100,
-					FlushInterval:   10 * time.Millisecond,
-					Mode:            mode,
-					Concurrency:     concurrency,
-					MaxQueueRecords: 100_000,
-					MaxQueueBytes:   64 << 20,
-					BlockTimeout:    time.Minute,
-					MaxRetries:      3,
-					Backoff:         Backoff{Initial: 10 * time.Millisecond, Max: time.Second, Multiplier: 2},
+					BatchSize:     100,
+					FlushInterval: 10 * time.Millisecond,
+					Mode:          mode,
+					MaxInFlight:   concurrency,
+					Buffer:        Buffer{MaxRecords: 100_000, MaxBytes: 64 << 20, BlockTimeout: time.Minute},
+					MaxRetries:    3,
+					Backoff:       Backoff{InitialInterval: 10 * time.Millisecond, MaxInterval: time.Second, Multiplier: 2},
 				}, func(context.Context, [][]byte) error { return nil }, nil)
 				b.ReportAllocs()
 				b.ResetTimer()

@@ -212,9 +212,9 @@ func TestRetryAttempts(t *testing.T) {
 		wantDropped bool
 	}{
 		{name: "success at once", failures: 0, maxRetries: 0, wantSends: 1},
-		{name: "no retry allowed", failures: 1, maxRetries: 0, wantSends: 1, wantDropped: true},
+		{name: "no retry allowed", failures: 1, maxRetries: 0, wantSends: 1, wantRetried: []int{5}, wantDropped: true},
 		{name: "success on the last retry", failures: 2, maxRetries: 2, wantSends: 3, wantRetried: []int{5, 5}},
-		{name: "retries exhausted", failures: 3, maxRetries: 2, wantSends: 3, wantRetried: []int{5, 5}, wantDropped: true},
+		{name: "retries exhausted", failures: 3, maxRetries: 2, wantSends: 3, wantRetried: []int{5, 5, 5}, wantDropped: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -244,7 +244,10 @@ func TestRetryAttempts(t *testing.T) {
 			if tt.wantDropped {
 				require.ErrorIs(t, err, errTransient)
 				assert.False(t, consumererror.IsPermanent(err))
-				assert.Contains(t, err.Error(), "5 of 5 records not delivered within their retries, handed back")
+				var handedBack *HandedBackError
+				require.ErrorAs(t, err, &handedBack)
+				assert.Equal(t, []int{0, 1, 2, 3, 4}, handedBack.Positions)
+				assert.Contains(t, err.Error(), "5 of 5 records not delivered, handed back")
 				assert.Empty(t, obs.dropList(), "records handed back to an AddAndWait caller are not dropped")
 				assert.Zero(t, obs.deliveredCount())
 			} else {
@@ -266,7 +269,7 @@ func TestRetryKeepsOrderAndWaitsForBackoff(t *testing.T) {
 	b, obs := start(t, testConfig(func(c *Config) {
 		c.BatchSize = 5
 		c.MaxRetries = 5
-		c.Backoff = Backoff{Initial: 100 * time.Millisecond, Max: time.Second, Multiplier: 2}
+		c.Backoff = Backoff{InitialInterval: 100 * time.Millisecond, MaxInterval: time.Second, Multiplier: 2}
 	}), s)
 
 	require.NoError(t, b.Add(context.Background(), records("old", 5)))
@@ -285,6 +288,8 @@ func TestRetryKeepsOrderAndWaitsForBackoff(t *testing.T) {
 	assert.GreaterOrEqual(t, calls[1].start.Sub(calls[0].end), 100*time.Millisecond, "first backoff")
 	assert.GreaterOrEqual(t, calls[2].start.Sub(calls[1].end), 200*time.Millisecond, "second backoff")
 	assert.Equal(t, []int{5, 5}, obs.retriedList())
+	assert.Equal(t, []flush{{TriggerSize, 5}, {TriggerRetry, 5}, {TriggerRetry, 5}, {TriggerSize, 5}}, obs.flushList(),
+		"a retried batch is a retry, not a flush by age")
 	assert.Equal(t, 10, obs.deliveredCount())
 	assert.Empty(t, obs.dropList())
 }
@@ -293,7 +298,7 @@ func TestNoSpinWhileSendFails(t *testing.T) {
 	s := &sink{respond: func(context.Context, int) error { return errTransient }}
 	b, obs := start(t, testConfig(func(c *Config) {
 		c.MaxRetries = 1000
-		c.Backoff = Backoff{Initial: 50 * time.Millisecond, Max: 200 * time.Millisecond, Multiplier: 2, Jitter: 0.5}
+		c.Backoff = Backoff{InitialInterval: 50 * time.Millisecond, MaxInterval: 200 * time.Millisecond, Multiplier: 2, Jitter: 0.5}
 	}), s)
 	const window = time.Second
 	begin := time.Now()
@@ -363,7 +368,7 @@ func TestPermanentErrorDropsAtOnce(t *testing.T) {
 	assert.Zero(t, bytes)
 }
 
-func TestQueueLimits(t *testing.T) {
+func TestBufferLimits(t *testing.T) {
 	rec := func(n, size int) [][]byte {
 		out := make([][]byte, n)
 		for i := range out {
@@ -380,19 +385,19 @@ func TestQueueLimits(t *testing.T) {
 	}{
 		{
 			name: "record limit", adds: [][][]byte{rec(10, 5), rec(1, 5)},
-			wantErrs: []error{nil, ErrQueueFull}, wantHeld: 10, wantBytes: 50,
+			wantErrs: []error{nil, ErrBufferFull}, wantHeld: 10, wantBytes: 50,
 		},
 		{
 			name: "byte limit", adds: [][][]byte{rec(1, 100), rec(1, 1)},
-			wantErrs: []error{nil, ErrQueueFull}, wantHeld: 1, wantBytes: 100,
+			wantErrs: []error{nil, ErrBufferFull}, wantHeld: 1, wantBytes: 100,
 		},
 		{
 			name: "all or nothing", adds: [][][]byte{rec(6, 5), rec(5, 5), rec(4, 5)},
-			wantErrs: []error{nil, ErrQueueFull, nil}, wantHeld: 10, wantBytes: 50,
+			wantErrs: []error{nil, ErrBufferFull, nil}, wantHeld: 10, wantBytes: 50,
 		},
 		{
 			name: "oversize add admitted when empty", adds: [][][]byte{rec(20, 5), rec(1, 5)},
-			wantErrs: []error{nil, ErrQueueFull}, wantHeld: 20, wantBytes: 100,
+			wantErrs: []error{nil, ErrBufferFull}, wantHeld: 20, wantBytes: 100,
 		},
 		{
 			name: "oversize record admitted when empty", adds: [][][]byte{rec(1, 500)},
@@ -400,7 +405,7 @@ func TestQueueLimits(t *testing.T) {
 		},
 		{
 			name: "oversize add refused when not empty", adds: [][][]byte{rec(1, 5), rec(20, 5)},
-			wantErrs: []error{nil, ErrQueueFull}, wantHeld: 1, wantBytes: 5,
+			wantErrs: []error{nil, ErrBufferFull}, wantHeld: 1, wantBytes: 5,
 		},
 	}
 	for _, tt := range tests {
@@ -409,8 +414,8 @@ func TestQueueLimits(t *testing.T) {
 			// Nothing leaves before Shutdown: batches never fill and never age.
 			b, obs := start(t, testConfig(func(c *Config) {
 				c.BatchSize = 1000
-				c.MaxQueueRecords = 10
-				c.MaxQueueBytes = 100
+				c.Buffer.MaxRecords = 10
+				c.Buffer.MaxBytes = 100
 			}), s)
 			for i, recs := range tt.adds {
 				err := b.Add(context.Background(), recs)
@@ -437,8 +442,8 @@ func TestQueueLimits(t *testing.T) {
 func TestBlockTimeout(t *testing.T) {
 	cfg := func(timeout time.Duration) Config {
 		return testConfig(func(c *Config) {
-			c.MaxQueueRecords = 10
-			c.BlockTimeout = timeout
+			c.Buffer.MaxRecords = 10
+			c.Buffer.BlockTimeout = timeout
 		})
 	}
 	addAsync := func(ctx context.Context, b *Batcher, recs [][]byte) <-chan error {
@@ -474,7 +479,7 @@ func TestBlockTimeout(t *testing.T) {
 		require.NoError(t, b.Add(context.Background(), records("a", 10)))
 		begin := time.Now()
 		err := b.Add(context.Background(), records("b", 1))
-		require.ErrorIs(t, err, ErrQueueFull)
+		require.ErrorIs(t, err, ErrBufferFull)
 		assert.GreaterOrEqual(t, time.Since(begin), timeout)
 		n, _ := b.Held()
 		assert.Equal(t, 10, n, "nothing admitted")
@@ -513,7 +518,7 @@ func TestAddAndWait(t *testing.T) {
 		{name: "delivered", respond: nil},
 		{
 			name: "handed back after retries", respond: func(context.Context, int) error { return errTransient },
-			wantErr: errTransient, wantText: "3 of 3 records not delivered within their retries, handed back",
+			wantErr: errTransient, wantText: "3 of 3 records not delivered, handed back",
 		},
 		{
 			name: "dropped for a permanent error", respond: func(context.Context, int) error { return consumererror.NewPermanent(errBad) },
@@ -557,6 +562,50 @@ func TestAddAndWait(t *testing.T) {
 	})
 }
 
+// TestAddAndWaitHandsBackOnlyUndelivered splits one request across batches of 4 and fails
+// every attempt of the second batch: only its records come back, by position, so that a
+// durable queue resends them and not the delivered ones.
+func TestAddAndWaitHandsBackOnlyUndelivered(t *testing.T) {
+	s := &sink{respond: func(_ context.Context, n int) error {
+		if n >= 1 && n <= 2 { // the second batch and its one retry
+			return errTransient
+		}
+		return nil
+	}}
+	b, obs := start(t, testConfig(func(c *Config) {
+		c.BatchSize = 4
+		c.FlushInterval = 10 * time.Millisecond
+		c.MaxRetries = 1
+	}), s)
+	recs := records("r", 10)
+	err := b.AddAndWait(context.Background(), recs)
+
+	var handedBack *HandedBackError
+	require.ErrorAs(t, err, &handedBack)
+	assert.Equal(t, []int{4, 5, 6, 7}, handedBack.Positions)
+	assert.Equal(t, 10, handedBack.Total)
+	assert.ErrorIs(t, err, errTransient)
+	assert.False(t, consumererror.IsPermanent(err))
+	require.NoError(t, shutdown(t, b))
+	assert.Equal(t, names(append(append([][]byte{}, recs[:4]...), recs[8:]...)), s.delivered())
+	assert.Equal(t, []int{4, 4}, obs.retriedList(), "both failed attempts are reported")
+	assert.Empty(t, obs.dropList())
+}
+
+func TestTriggerAndReasonNames(t *testing.T) {
+	triggers, reasons := map[string]bool{}, map[string]bool{}
+	for tr := range NumTriggers {
+		assert.NotEmpty(t, tr.String())
+		triggers[tr.String()] = true
+	}
+	for r := range NumDropReasons {
+		assert.NotEmpty(t, r.String())
+		reasons[r.String()] = true
+	}
+	assert.Len(t, triggers, int(NumTriggers), "trigger names are distinct")
+	assert.Len(t, reasons, int(NumDropReasons), "reason names are distinct")
+}
+
 func TestShutdownFlushes(t *testing.T) {
 	tests := []struct {
 		name        string
@@ -577,7 +626,7 @@ func TestShutdownFlushes(t *testing.T) {
 		{
 			name: "retries follow the backoff",
 			change: func(c *Config) {
-				c.Backoff = Backoff{Initial: 50 * time.Millisecond, Max: time.Second, Multiplier: 2}
+				c.Backoff = Backoff{InitialInterval: 50 * time.Millisecond, MaxInterval: time.Second, Multiplier: 2}
 			},
 			respond: func(_ context.Context, n int) error {
 				if n < 2 {
@@ -586,7 +635,7 @@ func TestShutdownFlushes(t *testing.T) {
 				return nil
 			},
 			add:         5,
-			wantFlushes: []flush{{TriggerShutdown, 5}, {TriggerShutdown, 5}, {TriggerShutdown, 5}},
+			wantFlushes: []flush{{TriggerShutdown, 5}, {TriggerRetry, 5}, {TriggerRetry, 5}},
 			wantRetried: []int{5, 5},
 		},
 	}
@@ -630,10 +679,10 @@ func TestShutdownDeadline(t *testing.T) {
 			const added = 55
 			s := &sink{respond: tt.respond}
 			b, obs := start(t, testConfig(func(c *Config) {
-				c.Concurrency = 2
+				c.MaxInFlight = 2
 				c.FlushInterval = 10 * time.Millisecond
 				c.MaxRetries = 1_000_000
-				c.Backoff = Backoff{Initial: 20 * time.Millisecond, Max: 50 * time.Millisecond, Multiplier: 2}
+				c.Backoff = Backoff{InitialInterval: 20 * time.Millisecond, MaxInterval: 50 * time.Millisecond, Multiplier: 2}
 			}), s)
 			require.NoError(t, b.Add(context.Background(), records("r", added)))
 			waitStarted(t, s, 2)
@@ -699,11 +748,11 @@ func TestConcurrentAdds(t *testing.T) {
 				c.Mode = tt.mode
 				c.BatchSize = 100
 				c.FlushInterval = 5 * time.Millisecond
-				c.Concurrency = tt.concurrency
-				c.MaxQueueRecords = 1000
-				c.BlockTimeout = time.Minute
+				c.MaxInFlight = tt.concurrency
+				c.Buffer.MaxRecords = 1000
+				c.Buffer.BlockTimeout = time.Minute
 				c.MaxRetries = 1000
-				c.Backoff = Backoff{Initial: 100 * time.Microsecond, Max: time.Millisecond, Multiplier: 2, Jitter: 0.5}
+				c.Backoff = Backoff{InitialInterval: time.Millisecond, MaxInterval: 2 * time.Millisecond, Multiplier: 2, Jitter: 0.5}
 			}), s)
 
 			var wg sync.WaitGroup
@@ -754,7 +803,7 @@ func TestConcurrentAdds(t *testing.T) {
 }
 
 func TestNewPanicsOnInvalidConfig(t *testing.T) {
-	assert.PanicsWithError(t, "BatchSize must be positive, got 0", func() {
+	assert.PanicsWithError(t, `"batch_size" must be positive, got 0`, func() {
 		New(testConfig(func(c *Config) { c.BatchSize = 0 }), (&sink{}).send, nil)
 	})
 }

@@ -2,10 +2,11 @@ package batcher // import "github.com/plumelog-otel/otelcol-plumelog/exporter/pl
 
 import (
 	"errors"
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"time"
+
+	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/confcheck"
 )
 
 // Mode chooses when a batch that is neither full nor old enough may leave.
@@ -22,95 +23,114 @@ const (
 	ModeEager Mode = "eager"
 )
 
-// Backoff spaces the attempts that follow transient failures.
-type Backoff struct {
-	// Initial is the wait after the first failure in a row.
-	Initial time.Duration
-	// Max caps the wait however many failures came in a row.
-	Max time.Duration
-	// Multiplier grows the wait after each further failure in a row.
-	Multiplier float64
-	// Jitter, between 0 and 1, randomizes each wait within ±Jitter of its value, so that
-	// several collectors that saw the same outage do not retry in step.
-	Jitter float64
-}
-
-// Config tunes a Batcher. See the package documentation for each knob's effect on latency and
-// throughput.
+// Config tunes a Batcher; its keys are the exporter's batching keys. See the package
+// documentation for each knob's effect on latency and throughput.
 type Config struct {
 	// BatchSize is the most records one send carries; a batch this full leaves at once.
-	BatchSize int
+	BatchSize int `mapstructure:"batch_size"`
 	// FlushInterval is the longest the oldest pending record waits before its batch leaves.
-	FlushInterval time.Duration
+	FlushInterval time.Duration `mapstructure:"flush_interval"`
 	// Mode decides whether an idle sender takes a batch before it is full or old.
-	Mode Mode
+	Mode Mode `mapstructure:"mode"`
 	// MinLinger is, in eager mode, the least age of the oldest record before an idle flush.
-	MinLinger time.Duration
-	// Concurrency is the number of sends in flight at once; 1 keeps records in order.
-	Concurrency int
-	// MaxQueueRecords bounds the records held: pending, in flight and awaiting a retry.
-	MaxQueueRecords int
-	// MaxQueueBytes bounds the bytes held, counted as the sum of the records' lengths.
-	MaxQueueBytes int
-	// BlockTimeout is how long Add waits for room; 0 makes Add fail at once with ErrQueueFull.
-	BlockTimeout time.Duration
+	MinLinger time.Duration `mapstructure:"min_linger"`
+	// MaxInFlight is the number of sends at once; 1 keeps records in order.
+	MaxInFlight int `mapstructure:"max_in_flight"`
 	// MaxRetries is the number of retries each record gets after its first attempt.
-	MaxRetries int
+	MaxRetries int `mapstructure:"max_retries"`
 	// Backoff spaces the attempts after transient failures.
-	Backoff Backoff
+	Backoff Backoff `mapstructure:"backoff"`
+	// Buffer bounds what the Batcher holds.
+	Buffer Buffer `mapstructure:"buffer"`
 }
 
-// Validate reports every field that would keep a Batcher from working.
-func (c Config) Validate() error {
-	var errs []error
-	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	if c.BatchSize < 1 {
-		add("BatchSize must be positive, got %d", c.BatchSize)
+// Backoff spaces the attempts that follow transient failures.
+type Backoff struct {
+	// InitialInterval is the wait after the first failure in a row.
+	InitialInterval time.Duration `mapstructure:"initial_interval"`
+	// MaxInterval caps the wait however many failures came in a row.
+	MaxInterval time.Duration `mapstructure:"max_interval"`
+	// Multiplier grows the wait after each further failure in a row.
+	Multiplier float64 `mapstructure:"multiplier"`
+	// Jitter, between 0 and 1, randomizes each wait within ±Jitter of its value, so that
+	// several collectors that saw the same outage do not retry in step.
+	Jitter float64 `mapstructure:"jitter"`
+}
+
+// Buffer bounds the records a Batcher holds: pending, in flight and awaiting a retry.
+type Buffer struct {
+	// MaxRecords bounds the records held.
+	MaxRecords int `mapstructure:"max_records"`
+	// MaxBytes bounds the bytes held, counted as the sum of the records' lengths.
+	MaxBytes int `mapstructure:"max_bytes"`
+	// BlockTimeout is how long Add waits for room; 0 makes Add fail at once with ErrBufferFull.
+	BlockTimeout time.Duration `mapstructure:"block_timeout"`
+}
+
+// minDuration is the least flush interval, timeout or backoff that makes sense: anything
+// shorter is a number written without a unit.
+const minDuration = time.Millisecond
+
+// Check reports every value that would keep a Batcher from working, by its key.
+func (c Config) Check() error {
+	errs := []error{
+		confcheck.Duration("flush_interval", c.FlushInterval, minDuration, false, "s"),
+		confcheck.Duration("min_linger", c.MinLinger, minDuration, true, "ms"),
+		confcheck.Within("backoff", c.Backoff.check()),
+		confcheck.Within("buffer", c.Buffer.check()),
 	}
-	if c.FlushInterval <= 0 {
-		add("FlushInterval must be positive, got %s", c.FlushInterval)
+	add := func(key, format string, args ...any) { errs = append(errs, confcheck.Errorf(key, format, args...)) }
+	if c.BatchSize < 1 {
+		add("batch_size", "must be positive, got %d", c.BatchSize)
 	}
 	if c.Mode != ModeStrict && c.Mode != ModeEager {
-		add("Mode must be %q or %q, got %q", ModeStrict, ModeEager, c.Mode)
+		add("mode", "must be %q or %q, got %q", ModeEager, ModeStrict, c.Mode)
 	}
-	if c.MinLinger < 0 {
-		add("MinLinger must not be negative, got %s", c.MinLinger)
+	if c.FlushInterval > 0 && c.MinLinger > c.FlushInterval {
+		add("min_linger", "must not exceed flush_interval (%s), got %s", c.FlushInterval, c.MinLinger)
 	}
-	if c.Concurrency < 1 {
-		add("Concurrency must be positive, got %d", c.Concurrency)
-	}
-	if c.MaxQueueRecords < 1 {
-		add("MaxQueueRecords must be positive, got %d", c.MaxQueueRecords)
-	}
-	if c.MaxQueueBytes < 1 {
-		add("MaxQueueBytes must be positive, got %d", c.MaxQueueBytes)
-	}
-	if c.BlockTimeout < 0 {
-		add("BlockTimeout must not be negative, got %s", c.BlockTimeout)
+	if c.MaxInFlight < 1 {
+		add("max_in_flight", "must be positive, got %d", c.MaxInFlight)
 	}
 	if c.MaxRetries < 0 {
-		add("MaxRetries must not be negative, got %d", c.MaxRetries)
+		add("max_retries", "must not be negative, got %d", c.MaxRetries)
 	}
-	// A zero wait would let a failing Redis be hammered in a loop.
-	if c.Backoff.Initial <= 0 {
-		add("Backoff.Initial must be positive, got %s", c.Backoff.Initial)
+	return errors.Join(errs...)
+}
+
+func (bo Backoff) check() error {
+	// A zero wait would let a failing destination be hammered in a loop.
+	errs := []error{
+		confcheck.Duration("initial_interval", bo.InitialInterval, minDuration, false, "ms"),
+		confcheck.Duration("max_interval", bo.MaxInterval, minDuration, false, "s"),
 	}
-	if c.Backoff.Max < c.Backoff.Initial {
-		add("Backoff.Max must be at least Backoff.Initial, got %s", c.Backoff.Max)
+	if bo.InitialInterval > 0 && bo.MaxInterval >= minDuration && bo.MaxInterval < bo.InitialInterval {
+		errs = append(errs, confcheck.Errorf("max_interval", "must be at least initial_interval (%s), got %s", bo.InitialInterval, bo.MaxInterval))
 	}
-	if c.Backoff.Multiplier < 1 {
-		add("Backoff.Multiplier must be at least 1, got %g", c.Backoff.Multiplier)
+	if bo.Multiplier < 1 {
+		errs = append(errs, confcheck.Errorf("multiplier", "must be at least 1, got %g", bo.Multiplier))
 	}
-	if c.Backoff.Jitter < 0 || c.Backoff.Jitter > 1 {
-		add("Backoff.Jitter must be between 0 and 1, got %g", c.Backoff.Jitter)
+	if bo.Jitter < 0 || bo.Jitter > 1 {
+		errs = append(errs, confcheck.Errorf("jitter", "must be between 0 and 1, got %g", bo.Jitter))
+	}
+	return errors.Join(errs...)
+}
+
+func (b Buffer) check() error {
+	errs := []error{confcheck.Duration("block_timeout", b.BlockTimeout, minDuration, true, "ms")}
+	if b.MaxRecords < 1 {
+		errs = append(errs, confcheck.Errorf("max_records", "must be positive, got %d", b.MaxRecords))
+	}
+	if b.MaxBytes < 1 {
+		errs = append(errs, confcheck.Errorf("max_bytes", "must be positive, got %d", b.MaxBytes))
 	}
 	return errors.Join(errs...)
 }
 
 // wait returns the pause after the n-th transient failure in a row (n ≥ 1).
 func (bo Backoff) wait(n int) time.Duration {
-	// Computed in float64 so that a long outage saturates at Max instead of overflowing.
-	d := min(float64(bo.Initial)*math.Pow(bo.Multiplier, float64(n-1)), float64(bo.Max))
+	// Computed in float64 so that a long outage saturates at MaxInterval instead of overflowing.
+	d := min(float64(bo.InitialInterval)*math.Pow(bo.Multiplier, float64(n-1)), float64(bo.MaxInterval))
 	d *= 1 + bo.Jitter*(2*rand.Float64()-1)
 	return time.Duration(d)
 }

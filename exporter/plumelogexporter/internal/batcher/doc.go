@@ -1,12 +1,12 @@
 // Package batcher moves opaque encoded records to a send function in batches, with a dual
-// size/age trigger, a bounded queue, and counted retries. It knows nothing of Plumelog, pdata,
+// size/age trigger, a bounded buffer, and counted retries. It knows nothing of Plumelog, pdata,
 // Redis or OTel metrics.
 //
 // # Model
 //
 // The Batcher works like the Kafka producer, and its knobs map onto the producer's. Add
-// appends records to one FIFO queue (the producer's record accumulator). A dispatcher
-// goroutine cuts batches from the head of that queue and hands them to Concurrency sender
+// appends records to one FIFO buffer (the producer's record accumulator). A dispatcher
+// goroutine cuts batches from the head of that buffer and hands them to MaxInFlight sender
 // goroutines, which call the SendFunc; a sender that finishes a batch cuts its next one
 // itself, so that back-to-back sends under load do not wait on the dispatcher. A batch is cut
 // only when a sender is free, and then only when one of these triggers holds:
@@ -19,6 +19,8 @@
 //   - idle (eager mode only): the oldest pending record has waited MinLinger.
 //   - shutdown: Shutdown flushes whatever is pending without lingering.
 //
+// A batch that starts with records sent before counts as a retry, whichever trigger let it go.
+//
 // In strict mode a batch leaves full or old, which gives the fullest batches and up to
 // FlushInterval of latency. In eager mode an idle sender takes whatever is pending once it
 // has lingered MinLinger, as a Kafka producer does with a small linger.ms: at low traffic a
@@ -26,21 +28,21 @@
 // batches fill by themselves as traffic grows. BatchSize and FlushInterval bound every batch
 // in both modes.
 //
-// Concurrency is max.in.flight.requests.per.connection: more sends in flight hide the
+// MaxInFlight is max.in.flight.requests.per.connection: more sends in flight hide the
 // round-trip time, but only 1 keeps records in order, retries included.
 //
 // # Bounded memory and back-pressure
 //
-// MaxQueueRecords and MaxQueueBytes are buffer.memory: they bound every record the Batcher
-// holds, whether pending, in flight or awaiting a retry, so an outage of the destination
-// never grows memory without limit. An Add that does not fit fails at once with
-// ErrQueueFull, a retryable error that a collector receiver turns into back-pressure on its
-// client; BlockTimeout, like max.block.ms, lets Add wait that long for room instead. Waiting
-// Adds are served in arrival order: room freed by a batch is reserved for the first of them
-// if it fits, and a new Add queues behind them, so that one freed batch wakes the one Add it
-// makes room for and small requests cannot starve a large one. Add is all or nothing, and a
-// request larger than the whole queue is admitted once the queue is empty, so that it still
-// makes progress.
+// Buffer.MaxRecords and Buffer.MaxBytes are buffer.memory: they bound every record the
+// Batcher holds, whether pending, in flight or awaiting a retry, so an outage of the
+// destination never grows memory without limit. An Add that does not fit fails at once with
+// ErrBufferFull, a retryable error that a collector receiver turns into back-pressure on its
+// client; Buffer.BlockTimeout, like max.block.ms, lets Add wait that long for room instead.
+// Waiting Adds are served in arrival order: room freed by a batch is reserved for the first
+// of them if it fits, and a new Add waits behind them, so that one freed batch wakes the one
+// Add it makes room for and small requests cannot starve a large one. Add is all or nothing,
+// and a request larger than the whole buffer is admitted once the buffer is empty, so that it
+// still makes progress.
 //
 // # Retries
 //
@@ -50,7 +52,7 @@
 // transient failure nothing at all leaves until the backoff has passed, neither the retries
 // nor newer records, so a failing destination sees growing, spread-out pauses instead of a
 // retry storm; a success resets the backoff. Retried records go back to the head of the
-// queue, ahead of newer ones, so they keep their order and are never starved. An error
+// buffer, ahead of newer ones, so they keep their order and are never starved. An error
 // wrapped by consumererror.NewPermanent drops its batch at once. There is no
 // delivery.timeout.ms: the retries and their backoff bound how long a record stays, and
 // Shutdown's deadline bounds the end.
@@ -58,10 +60,11 @@
 // # Accounting
 //
 // Every admitted record is delivered, dropped or handed back, never lost silently: the
-// Observer hears of each batch delivered, retried or dropped, with a DropReason, and Held
-// reports what is held. AddAndWait lets a caller with a durable queue of its own learn the
-// outcome of its records, and gets back those whose retries ran out instead of their being
-// dropped: the caller still holds them and retries them later. Shutdown stops admission and flushes what is held within its context's deadline;
-// whatever is still held when the deadline passes is dropped, counted, and reported in
+// Observer hears of each batch flushed, delivered, retried or dropped, with a DropReason, and
+// Held reports what is held. AddAndWait lets a caller with a durable queue of its own learn
+// the outcome of its records: those that were not delivered for a transient reason are
+// handed back instead of dropped, by position, so that the caller retries exactly those.
+// Shutdown stops admission and flushes what is held within its context's deadline; whatever
+// is still held when the deadline passes is handed back or dropped, counted, and reported in
 // Shutdown's error.
 package batcher // import "github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/batcher"

@@ -25,14 +25,13 @@ var (
 // testConfig is a strict batcher that never flushes by age unless a test says so.
 func testConfig(change func(*Config)) Config {
 	cfg := Config{
-		BatchSize:       10,
-		FlushInterval:   time.Hour,
-		Mode:            ModeStrict,
-		Concurrency:     1,
-		MaxQueueRecords: 1000,
-		MaxQueueBytes:   1 << 20,
-		MaxRetries:      3,
-		Backoff:         Backoff{Initial: time.Millisecond, Max: 10 * time.Millisecond, Multiplier: 2},
+		BatchSize:     10,
+		FlushInterval: time.Hour,
+		Mode:          ModeStrict,
+		MaxInFlight:   1,
+		Buffer:        Buffer{MaxRecords: 1000, MaxBytes: 1 << 20},
+		MaxRetries:    3,
+		Backoff:       Backoff{InitialInterval: time.Millisecond, MaxInterval: 10 * time.Millisecond, Multiplier: 2},
 	}
 	if change != nil {
 		change(&cfg)

@@ -28,8 +28,8 @@ func addAsync(ctx context.Context, b *Batcher, recs [][]byte) <-chan error {
 func roomConfig() Config {
 	return testConfig(func(c *Config) {
 		c.BatchSize = 5
-		c.MaxQueueRecords = 10
-		c.BlockTimeout = time.Minute
+		c.Buffer.MaxRecords = 10
+		c.Buffer.BlockTimeout = time.Minute
 	})
 }
 

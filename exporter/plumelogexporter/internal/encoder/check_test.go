@@ -1,6 +1,7 @@
 package encoder
 
 import (
+	"cmp"
 	"testing"
 	"time"
 
@@ -22,6 +23,8 @@ func newTestEncoder(cfg Config) *Encoder {
 	if cfg.Location == nil {
 		cfg.Location = shanghai
 	}
+	cfg.AppName = cmp.Or(cfg.AppName, "unknown")
+	cfg.Env = cmp.Or(cfg.Env, "default")
 	e := New(cfg)
 	e.now = func() time.Time { return fixedNow }
 	return e

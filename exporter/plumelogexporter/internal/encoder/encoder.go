@@ -15,9 +15,9 @@ import (
 
 // Config holds what the encoder needs besides the records.
 type Config struct {
-	AppName    string         // used when no AppName attribute is found
-	Env        string         // used when no Env attribute is found ("" means "default")
-	ServerName string         // used when no ServerName attribute is found (the caller passes the host's IPv4)
+	AppName    string         // used when no AppName attribute is found; must not be empty
+	Env        string         // used when no Env attribute is found; must not be empty
+	ServerName string         // used when no ServerName attribute is found
 	Location   *time.Location // zone of dateTime; nil means time.Local
 	Mapping    Mapping
 	// MaxContentBytes caps the content field; 0 means unlimited. Longer content keeps its first
@@ -63,13 +63,6 @@ func New(cfg Config) *Encoder {
 		maxContent: cfg.MaxContentBytes,
 		keys:       newKeyTable(cfg.Mapping),
 		now:        time.Now,
-	}
-	if e.appName == "" {
-		// The server's alerting path fails the whole batch on a message without appName.
-		e.appName = "unknown"
-	}
-	if e.env == "" {
-		e.env = "default"
 	}
 	if e.loc == nil {
 		e.loc = time.Local

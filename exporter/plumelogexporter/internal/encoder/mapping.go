@@ -1,9 +1,13 @@
 package encoder
 
 import (
+	"errors"
+	"slices"
 	"strings"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/confcheck"
 )
 
 // Mapping names the attribute keys each Plumelog field is read from, in priority order.
@@ -14,13 +18,30 @@ import (
 // absent. A slice value contributes its first element, except for Stacktrace, which takes the
 // whole value as text. Every listed key is consumed: it never becomes an extension field.
 type Mapping struct {
-	AppName    []string // default {"service.name"}
-	Env        []string // default {"deployment.environment.name", "deployment.environment"}
-	ServerName []string // default {"host.ip", "host.name"}
-	ClassName  []string // default {"code.namespace"}
-	Method     []string // default {"code.function", "code.function.name"}
-	ThreadName []string // default {"thread.name"}
-	Stacktrace []string // default {"exception.stacktrace"}
+	AppName    []string `mapstructure:"app_name"`
+	Env        []string `mapstructure:"env"`
+	ServerName []string `mapstructure:"server_name"`
+	ClassName  []string `mapstructure:"class_name"`
+	Method     []string `mapstructure:"method"`
+	ThreadName []string `mapstructure:"thread_name"`
+	Stacktrace []string `mapstructure:"stacktrace"`
+}
+
+// mappingKeys are the configuration keys of the Mapping fields, by field.
+var mappingKeys = [numFields]string{
+	fieldAppName: "app_name", fieldEnv: "env", fieldServerName: "server_name", fieldClassName: "class_name",
+	fieldMethod: "method", fieldThreadName: "thread_name", fieldStacktrace: "stacktrace",
+}
+
+// Check reports the lists that hold an empty attribute key, by their key.
+func (m Mapping) Check() error {
+	var errs []error
+	for f, keys := range m.lists() {
+		if slices.Contains(keys, "") {
+			errs = append(errs, confcheck.Errorf(mappingKeys[f], "must not contain an empty attribute key"))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // DefaultMapping returns the mapping for OpenTelemetry semantic conventions, old and new names.

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter"
+	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/batcher"
 	"github.com/plumelog-otel/otelcol-plumelog/internal/redistest"
 )
 
@@ -162,10 +163,10 @@ func pacedRun(t *testing.T, srv *redistest.Server, m modeSpec, rate int, d time.
 	rdb := srv.Client()
 	require.NoError(t, rdb.Unlink(ctx, key).Err())
 	in := startExporter(t, srv.Addr, true, func(c *plumelogexporter.Config) {
-		c.BatchSize = batchSize
-		c.FlushInterval = flushInterval
-		c.Mode = m.Mode
-		c.MinLinger = m.MinLinger
+		c.Batching.BatchSize = batchSize
+		c.Batching.FlushInterval = flushInterval
+		c.Batching.Mode = batcher.Mode(m.Mode)
+		c.Batching.MinLinger = m.MinLinger
 	})
 	before := commandCalls(t, rdb)
 
@@ -337,11 +338,11 @@ func saturationRun(t *testing.T, srv *redistest.Server, spec exporterSpec, produ
 	stop := unlinker(t, srv.Client(), 100*time.Millisecond)
 	defer stop()
 	in := startExporter(t, srv.Addr, false, func(c *plumelogexporter.Config) {
-		c.BatchSize = batchSize
-		c.FlushInterval = flushInterval
-		c.Mode = spec.mode
-		c.MaxInFlight = spec.maxInFlight
-		c.Buffer.BlockTimeout = time.Minute
+		c.Batching.BatchSize = batchSize
+		c.Batching.FlushInterval = flushInterval
+		c.Batching.Mode = batcher.Mode(spec.mode)
+		c.Batching.MaxInFlight = spec.maxInFlight
+		c.Batching.Buffer.BlockTimeout = time.Minute
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup

@@ -29,6 +29,7 @@ import (
 
 	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter"
 	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/metadata"
+	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/sender"
 )
 
 // key is the list every scenario writes to; scenarios run one after another.
@@ -59,7 +60,7 @@ func startExporter(t testing.TB, addr string, fineLatency bool, change func(*plu
 	t.Helper()
 	factory := plumelogexporter.NewFactory()
 	cfg := factory.CreateDefaultConfig().(*plumelogexporter.Config)
-	cfg.Endpoint = addr
+	cfg.Redis.Endpoint = sender.Endpoint(addr)
 	change(cfg)
 	require.NoError(t, cfg.Validate())
 	reader := sdkmetric.NewManualReader()

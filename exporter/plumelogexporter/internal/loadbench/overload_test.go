@@ -52,7 +52,7 @@ func TestOverloadMemory(t *testing.T) {
 	rdb := srv.Client()
 	in := startExporter(t, srv.Addr, false, func(c *plumelogexporter.Config) {
 		// The paused RPUSH waits for the end of the pause rather than timing out.
-		c.ReadTimeout = overloadDuration + time.Minute
+		c.Redis.ReadTimeout = overloadDuration + time.Minute
 	})
 	values := func() []string {
 		require.NoError(t, in.exp.ConsumeLogs(ctx, appLogs(requestRecords, 0)))
@@ -66,8 +66,8 @@ func TestOverloadMemory(t *testing.T) {
 		Duration:       overloadDuration,
 		Producers:      2 * runtime.GOMAXPROCS(0),
 		RequestRecords: requestRecords,
-		MaxRecords:     cfg.Buffer.MaxRecords,
-		MaxBytes:       cfg.Buffer.MaxBytes,
+		MaxRecords:     cfg.Batching.Buffer.MaxRecords,
+		MaxBytes:       cfg.Batching.Buffer.MaxBytes,
 	}
 	for _, v := range values {
 		res.MessageBytes += float64(len(v)) / float64(len(values))
@@ -136,7 +136,7 @@ func TestOverloadMemory(t *testing.T) {
 
 func queueSize(t *testing.T, in *instance) int64 {
 	t.Helper()
-	m, ok := in.metric(t, "otelcol_plumelog_exporter_queue_size")
+	m, ok := in.metric(t, "otelcol_plumelog_exporter_buffer_records")
 	require.True(t, ok)
 	return m.Data.(metricdata.Gauge[int64]).DataPoints[0].Value
 }

@@ -29,9 +29,10 @@ type TelemetryBuilder struct {
 	mu                              sync.Mutex
 	registrations                   []metric.Registration
 	PlumelogExporterBatchSize       metric.Int64Histogram
+	PlumelogExporterBufferBytes     metric.Int64ObservableGauge
+	PlumelogExporterBufferRecords   metric.Int64ObservableGauge
 	PlumelogExporterDeliveryLatency metric.Float64Histogram
 	PlumelogExporterFlushes         metric.Int64Counter
-	PlumelogExporterQueueSize       metric.Int64ObservableGauge
 	PlumelogExporterRecordsDropped  metric.Int64Counter
 	PlumelogExporterRecordsRetried  metric.Int64Counter
 	PlumelogExporterRecordsSent     metric.Int64Counter
@@ -48,12 +49,27 @@ func (tbof telemetryBuilderOptionFunc) apply(mb *TelemetryBuilder) {
 	tbof(mb)
 }
 
-// RegisterPlumelogExporterQueueSizeCallback sets callback for observable PlumelogExporterQueueSize metric.
-func (builder *TelemetryBuilder) RegisterPlumelogExporterQueueSizeCallback(cb metric.Int64Callback) error {
+// RegisterPlumelogExporterBufferBytesCallback sets callback for observable PlumelogExporterBufferBytes metric.
+func (builder *TelemetryBuilder) RegisterPlumelogExporterBufferBytesCallback(cb metric.Int64Callback) error {
 	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
-		cb(ctx, &observerInt64{inst: builder.PlumelogExporterQueueSize, obs: o})
+		cb(ctx, &observerInt64{inst: builder.PlumelogExporterBufferBytes, obs: o})
 		return nil
-	}, builder.PlumelogExporterQueueSize)
+	}, builder.PlumelogExporterBufferBytes)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterPlumelogExporterBufferRecordsCallback sets callback for observable PlumelogExporterBufferRecords metric.
+func (builder *TelemetryBuilder) RegisterPlumelogExporterBufferRecordsCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.PlumelogExporterBufferRecords, obs: o})
+		return nil
+	}, builder.PlumelogExporterBufferRecords)
 	if err != nil {
 		return err
 	}
@@ -98,6 +114,18 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		metric.WithExplicitBucketBoundaries([]float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000}...),
 	)
 	errs = errors.Join(errs, err)
+	builder.PlumelogExporterBufferBytes, err = builder.meter.Int64ObservableGauge(
+		"otelcol_plumelog_exporter_buffer_bytes",
+		metric.WithDescription("Bytes of encoded messages held in the exporter's buffer (pending, in flight or awaiting a retry), bounded by buffer::max_bytes. [Development]"),
+		metric.WithUnit("By"),
+	)
+	errs = errors.Join(errs, err)
+	builder.PlumelogExporterBufferRecords, err = builder.meter.Int64ObservableGauge(
+		"otelcol_plumelog_exporter_buffer_records",
+		metric.WithDescription("Records held in the exporter's buffer (pending, in flight or awaiting a retry), bounded by buffer::max_records. [Development]"),
+		metric.WithUnit("{record}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.PlumelogExporterDeliveryLatency, err = builder.meter.Float64Histogram(
 		"otelcol_plumelog_exporter_delivery_latency",
 		metric.WithDescription("Time from a record entering the exporter to Redis acknowledging it. [Development]"),
@@ -107,31 +135,25 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.PlumelogExporterFlushes, err = builder.meter.Int64Counter(
 		"otelcol_plumelog_exporter_flushes",
-		metric.WithDescription("Batches handed to Redis, by the trigger that cut them (size, age, idle, shutdown). [Development]"),
+		metric.WithDescription("Batches handed to Redis, by the trigger that cut them (size, age, idle, retry, shutdown). [Development]"),
 		metric.WithUnit("{batch}"),
-	)
-	errs = errors.Join(errs, err)
-	builder.PlumelogExporterQueueSize, err = builder.meter.Int64ObservableGauge(
-		"otelcol_plumelog_exporter_queue_size",
-		metric.WithDescription("Records held by the exporter (pending, in flight or awaiting a retry). [Development]"),
-		metric.WithUnit("{record}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.PlumelogExporterRecordsDropped, err = builder.meter.Int64Counter(
 		"otelcol_plumelog_exporter_records_dropped",
-		metric.WithDescription("Log records given up on, by reason (retries_exhausted, permanent_error, shutdown). [Development]"),
+		metric.WithDescription("Records given up on, by reason (retries_exhausted, permanent_error, shutdown). [Development]"),
 		metric.WithUnit("{record}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.PlumelogExporterRecordsRetried, err = builder.meter.Int64Counter(
 		"otelcol_plumelog_exporter_records_retried",
-		metric.WithDescription("Log records sent again after a failed batch (one count per record and attempt). [Development]"),
+		metric.WithDescription("Records of a failed batch that will be sent again, by the exporter or, in durable mode, by the sending queue they are handed back to (one count per record and failed attempt). [Development]"),
 		metric.WithUnit("{record}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.PlumelogExporterRecordsSent, err = builder.meter.Int64Counter(
 		"otelcol_plumelog_exporter_records_sent",
-		metric.WithDescription("Log records that Redis acknowledged. [Development]"),
+		metric.WithDescription("Records that Redis acknowledged. [Development]"),
 		metric.WithUnit("{record}"),
 	)
 	errs = errors.Join(errs, err)

@@ -36,6 +36,34 @@ func AssertEqualPlumelogExporterBatchSize(t *testing.T, tt *componenttest.Teleme
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }
 
+func AssertEqualPlumelogExporterBufferBytes(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol_plumelog_exporter_buffer_bytes",
+		Description: "Bytes of encoded messages held in the exporter's buffer (pending, in flight or awaiting a retry), bounded by buffer::max_bytes. [Development]",
+		Unit:        "By",
+		Data: metricdata.Gauge[int64]{
+			DataPoints: dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol_plumelog_exporter_buffer_bytes")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}
+
+func AssertEqualPlumelogExporterBufferRecords(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol_plumelog_exporter_buffer_records",
+		Description: "Records held in the exporter's buffer (pending, in flight or awaiting a retry), bounded by buffer::max_records. [Development]",
+		Unit:        "{record}",
+		Data: metricdata.Gauge[int64]{
+			DataPoints: dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol_plumelog_exporter_buffer_records")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}
+
 func AssertEqualPlumelogExporterDeliveryLatency(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.HistogramDataPoint[float64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_plumelog_exporter_delivery_latency",
@@ -54,7 +82,7 @@ func AssertEqualPlumelogExporterDeliveryLatency(t *testing.T, tt *componenttest.
 func AssertEqualPlumelogExporterFlushes(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_plumelog_exporter_flushes",
-		Description: "Batches handed to Redis, by the trigger that cut them (size, age, idle, shutdown). [Development]",
+		Description: "Batches handed to Redis, by the trigger that cut them (size, age, idle, retry, shutdown). [Development]",
 		Unit:        "{batch}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
@@ -67,24 +95,10 @@ func AssertEqualPlumelogExporterFlushes(t *testing.T, tt *componenttest.Telemetr
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }
 
-func AssertEqualPlumelogExporterQueueSize(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
-	want := metricdata.Metrics{
-		Name:        "otelcol_plumelog_exporter_queue_size",
-		Description: "Records held by the exporter (pending, in flight or awaiting a retry). [Development]",
-		Unit:        "{record}",
-		Data: metricdata.Gauge[int64]{
-			DataPoints: dps,
-		},
-	}
-	got, err := tt.GetMetric("otelcol_plumelog_exporter_queue_size")
-	require.NoError(t, err)
-	metricdatatest.AssertEqual(t, want, got, opts...)
-}
-
 func AssertEqualPlumelogExporterRecordsDropped(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_plumelog_exporter_records_dropped",
-		Description: "Log records given up on, by reason (retries_exhausted, permanent_error, shutdown). [Development]",
+		Description: "Records given up on, by reason (retries_exhausted, permanent_error, shutdown). [Development]",
 		Unit:        "{record}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
@@ -100,7 +114,7 @@ func AssertEqualPlumelogExporterRecordsDropped(t *testing.T, tt *componenttest.T
 func AssertEqualPlumelogExporterRecordsRetried(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_plumelog_exporter_records_retried",
-		Description: "Log records sent again after a failed batch (one count per record and attempt). [Development]",
+		Description: "Records of a failed batch that will be sent again, by the exporter or, in durable mode, by the sending queue they are handed back to (one count per record and failed attempt). [Development]",
 		Unit:        "{record}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
@@ -116,7 +130,7 @@ func AssertEqualPlumelogExporterRecordsRetried(t *testing.T, tt *componenttest.T
 func AssertEqualPlumelogExporterRecordsSent(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_plumelog_exporter_records_sent",
-		Description: "Log records that Redis acknowledged. [Development]",
+		Description: "Records that Redis acknowledged. [Development]",
 		Unit:        "{record}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,

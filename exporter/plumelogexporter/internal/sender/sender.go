@@ -4,12 +4,12 @@
 package sender // import "github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/sender"
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/collector/consumer/consumererror"
@@ -28,36 +28,6 @@ const (
 // Each connection has one, allocated when the connection is made.
 const writeBufferSize = 1 << 20
 
-// Config is what the sender needs to reach Redis. Sentinel is used when its MasterName is
-// set, else Cluster when it lists addresses, else the standalone Endpoint.
-type Config struct {
-	// Endpoint is host:port, or a unix socket path (absolute or with a unix:// prefix).
-	Endpoint string
-	Sentinel Sentinel
-	// Cluster lists seed nodes of a Redis Cluster; the client discovers the others.
-	Cluster []string
-
-	// Username and Password authenticate with the Redis nodes (not with the sentinels).
-	Username string
-	Password string
-	DB       int
-	// TLS, when set, secures every connection, to the sentinels as well.
-	TLS          *tls.Config
-	DialTimeout  time.Duration
-	ReadTimeout  time.Duration
-	WriteTimeout time.Duration
-	// Key is the list every batch is appended to.
-	Key string
-}
-
-// Sentinel locates the master through Redis Sentinel.
-type Sentinel struct {
-	MasterName string
-	Addrs      []string
-	Username   string
-	Password   string
-}
-
 // Sender appends batches to one Redis list.
 type Sender struct {
 	client redis.UniversalClient
@@ -66,20 +36,22 @@ type Sender struct {
 	key     string
 }
 
-// New creates the client. It does not connect: connections are made on first use, so a
-// collector starts even while Redis is not up yet.
+// New creates a client for cfg, which Check accepted, that appends to key. tlsCfg secures
+// every connection, to the sentinels as well; nil means plain TCP, unless the endpoint is a
+// rediss:// URL. New does not connect: connections are made on first use, so a collector
+// starts even while Redis is not up yet.
 //
 // The batcher owns retries and counts them per record, so no client retries a command on its
 // own: after a timed-out or broken write the command may have run, and a silent retry would
 // duplicate the batch behind the batcher's back (MaxRetries -1). A client still follows the
 // topology: the failover client asks the sentinels for the current master on every new
 // connection, and the cluster client follows MOVED and ASK redirects (see Send).
-func New(cfg Config) *Sender {
+func New(cfg Config, tlsCfg *tls.Config, key string) (*Sender, error) {
 	opts := &redis.UniversalOptions{
 		Username:         cfg.Username,
-		Password:         cfg.Password,
+		Password:         string(cfg.Password),
 		DB:               cfg.DB,
-		TLSConfig:        cfg.TLS,
+		TLSConfig:        tlsCfg,
 		DialTimeout:      cfg.DialTimeout,
 		ReadTimeout:      cfg.ReadTimeout,
 		WriteTimeout:     cfg.WriteTimeout,
@@ -88,35 +60,49 @@ func New(cfg Config) *Sender {
 		WriteBufferSize:  writeBufferSize,
 		MasterName:       cfg.Sentinel.MasterName,
 		SentinelUsername: cfg.Sentinel.Username,
-		SentinelPassword: cfg.Sentinel.Password,
+		SentinelPassword: string(cfg.Sentinel.Password),
 	}
-	s := &Sender{key: cfg.Key}
+	s := &Sender{key: key}
 	switch {
-	case cfg.Sentinel.MasterName != "":
-		opts.Addrs = cfg.Sentinel.Addrs
+	case cfg.Sentinel.IsSet():
+		opts.Addrs = cfg.Sentinel.Addresses
 		s.client = redis.NewFailoverClient(opts.Failover())
-	case len(cfg.Cluster) > 0:
-		opts.Addrs = cfg.Cluster
+	case len(cfg.Cluster.Addresses) > 0:
+		opts.Addrs = cfg.Cluster.Addresses
 		s.cluster = redis.NewClusterClient(opts.Cluster())
 		s.client = s.cluster
 	default:
-		single := opts.Simple()
-		single.Network, single.Addr = "tcp", cfg.Endpoint
-		if path, ok := UnixSocketPath(cfg.Endpoint); ok {
-			single.Network, single.Addr = "unix", path
+		single, err := standalone(opts, cfg.Endpoint)
+		if err != nil {
+			return nil, err
 		}
 		s.client = redis.NewClient(single)
 	}
-	return s
+	return s, nil
 }
 
-// UnixSocketPath returns the socket path of an endpoint that names one: an absolute path, or
-// one with a unix:// prefix.
-func UnixSocketPath(endpoint string) (string, bool) {
-	if p, ok := strings.CutPrefix(endpoint, "unix://"); ok {
-		return p, true
+// standalone returns the options of a standalone client of endpoint: those of a URL take the
+// place of the keys it overlaps with, which Check made sure it does not contradict.
+func standalone(opts *redis.UniversalOptions, endpoint Endpoint) (*redis.Options, error) {
+	single := opts.Simple()
+	single.Network, single.Addr = "tcp", string(endpoint)
+	switch {
+	case endpoint.isURL():
+		u, err := endpoint.parse()
+		if err != nil {
+			return nil, err
+		}
+		single.Network, single.Addr = u.Network, u.Addr
+		single.Username = cmp.Or(u.Username, single.Username)
+		single.Password = cmp.Or(u.Password, single.Password)
+		single.DB = cmp.Or(u.DB, single.DB)
+		if single.TLSConfig == nil {
+			single.TLSConfig = u.TLSConfig
+		}
+	case strings.HasPrefix(string(endpoint), "/"):
+		single.Network = "unix"
 	}
-	return endpoint, strings.HasPrefix(endpoint, "/")
+	return single, nil
 }
 
 // Send appends batch to the list, all or nothing: one variadic RPUSH when the batch fits in

@@ -1,6 +1,7 @@
 package sender
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -17,7 +18,19 @@ import (
 
 func newSender(t *testing.T, endpoint string) *Sender {
 	t.Helper()
-	s := New(Config{Endpoint: endpoint, Key: "plume_log_list", DialTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second})
+	return open(t, Config{Endpoint: Endpoint(endpoint)}, "plume_log_list")
+}
+
+// open creates a Sender for cfg, with one-second timeouts where cfg sets none, and closes it
+// when the test ends.
+func open(t *testing.T, cfg Config, key string) *Sender {
+	t.Helper()
+	for _, d := range []*time.Duration{&cfg.DialTimeout, &cfg.ReadTimeout, &cfg.WriteTimeout} {
+		*d = cmp.Or(*d, time.Second)
+	}
+	require.NoError(t, cfg.Check())
+	s, err := New(cfg, nil, key)
+	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, s.Close()) })
 	return s
 }
@@ -96,8 +109,7 @@ func TestSendErrorClasses(t *testing.T) {
 
 	t.Run("bad password is permanent", func(t *testing.T) {
 		srv := redistest.Start(t, "--requirepass", "secret")
-		s := New(Config{Endpoint: srv.Addr, Password: "pw-Zq81", Key: "k", DialTimeout: time.Second})
-		defer s.Close()
+		s := open(t, Config{Endpoint: Endpoint(srv.Addr), Password: "pw-Zq81", DialTimeout: time.Second}, "k")
 		err := s.Send(ctx, values(1, 10))
 		require.Error(t, err)
 		assert.True(t, consumererror.IsPermanent(err), "%v", err)
@@ -114,8 +126,7 @@ func TestSendErrorClasses(t *testing.T) {
 
 	t.Run("a user without the right to write the key is permanent", func(t *testing.T) {
 		srv := redistest.Start(t, "--user", "reader", "on", ">pw", "~*", "+@read", "+@connection")
-		s := New(Config{Endpoint: srv.Addr, Username: "reader", Password: "pw", Key: "plume_log_list", DialTimeout: time.Second})
-		defer s.Close()
+		s := open(t, Config{Endpoint: Endpoint(srv.Addr), Username: "reader", Password: "pw", DialTimeout: time.Second}, "plume_log_list")
 		err := s.Send(ctx, values(1, 10))
 		require.Error(t, err)
 		assert.True(t, consumererror.IsPermanent(err), "%v", err)

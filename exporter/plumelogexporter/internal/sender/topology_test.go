@@ -9,6 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 
 	"github.com/plumelog-otel/otelcol-plumelog/internal/redistest"
@@ -37,8 +38,7 @@ func TestSendAsACLUser(t *testing.T) {
 	srv := redistest.Start(t, "--user", "plumelog", "on", ">pw-Zq81", "~plume_log_*", "+@list", "+@transaction", "+@connection")
 	ctx := context.Background()
 	send := func(password string, batch [][]byte) error {
-		s := New(Config{Endpoint: srv.Addr, Username: "plumelog", Password: password, Key: "plume_log_list", DialTimeout: time.Second})
-		defer s.Close()
+		s := open(t, Config{Endpoint: Endpoint(srv.Addr), Username: "plumelog", Password: configopaque.String(password), DialTimeout: time.Second}, "plume_log_list")
 		return s.Send(ctx, batch)
 	}
 
@@ -63,15 +63,14 @@ func TestSendThroughSentinel(t *testing.T) {
 	})
 	ctx := context.Background()
 	cfg := Config{
-		Sentinel: Sentinel{MasterName: "plumelog", Addrs: sentinels.Addrs, Password: "sentinel-pw"},
-		Password: "master-pw",
-		DB:       3,
-		Key:      "plume_log_list", DialTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second,
+		Sentinel:    Sentinel{MasterName: "plumelog", Addresses: sentinels.Addrs, Password: "sentinel-pw"},
+		Password:    "master-pw",
+		DB:          3,
+		DialTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second,
 	}
 
 	t.Run("writes to the master", func(t *testing.T) {
-		s := New(cfg)
-		defer s.Close()
+		s := open(t, cfg, "plume_log_list")
 		batch := batchOf("sentinel", 50)
 		require.NoError(t, s.Send(ctx, batch))
 		rdb := redis.NewClient(&redis.Options{Addr: master.Addr, Password: "master-pw", DB: 3})
@@ -84,8 +83,7 @@ func TestSendThroughSentinel(t *testing.T) {
 	t.Run("a wrong sentinel password is permanent", func(t *testing.T) {
 		bad := cfg
 		bad.Sentinel.Password = "pw-wrong"
-		s := New(bad)
-		defer s.Close()
+		s := open(t, bad, "plume_log_list")
 		err := s.Send(ctx, batchOf("x", 1))
 		require.Error(t, err)
 		assert.True(t, consumererror.IsPermanent(err), "%v", err)
@@ -95,8 +93,7 @@ func TestSendThroughSentinel(t *testing.T) {
 	t.Run("an unknown master name is transient", func(t *testing.T) {
 		bad := cfg
 		bad.Sentinel.MasterName = "other"
-		s := New(bad)
-		defer s.Close()
+		s := open(t, bad, "plume_log_list")
 		err := s.Send(ctx, batchOf("x", 1))
 		require.Error(t, err)
 		assert.False(t, consumererror.IsPermanent(err), "%v", err)
@@ -116,8 +113,7 @@ func TestSendToCluster(t *testing.T) {
 			seed = n.Addr
 		}
 	}
-	s := New(Config{Cluster: []string{seed}, Key: key, DialTimeout: time.Second, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second})
-	defer s.Close()
+	s := open(t, Config{Cluster: Cluster{Addresses: []string{seed}}, DialTimeout: time.Second, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second}, key)
 
 	before, large := batchOf("before", 100), batchOf("large", maxValuesPerCommand+1)
 	require.NoError(t, s.Send(ctx, before))
@@ -140,8 +136,7 @@ func TestSendToCluster(t *testing.T) {
 	assert.Contains(t, to.Client().Info(ctx, "commandstats").Val(), "cmdstat_asking:", "the new node was asked")
 
 	require.NoError(t, cluster.Client().Set(ctx, "not_a_list", "a string", 0).Err())
-	wrong := New(Config{Cluster: cluster.Addrs, Key: "not_a_list", DialTimeout: time.Second})
-	defer wrong.Close()
+	wrong := open(t, Config{Cluster: Cluster{Addresses: cluster.Addrs}, DialTimeout: time.Second}, "not_a_list")
 	err = wrong.Send(ctx, batchOf("x", 2))
 	require.Error(t, err)
 	assert.True(t, consumererror.IsPermanent(err), "WRONGTYPE inside a transaction is permanent: %v", err)

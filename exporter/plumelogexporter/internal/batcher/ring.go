@@ -6,36 +6,37 @@ import "time"
 type item struct {
 	data     []byte
 	added    time.Duration // admission time, on the batcher's monotonic clock
-	attempts int           // failed sends so far
 	waiter   *waiter       // the AddAndWait call that admitted the record, if any
+	pos      int32         // the record's index in that call's items
+	attempts int32         // failed sends so far
 }
 
-// queue is a FIFO ring of items that also takes items back at its front, so that retried
+// ring is the FIFO of pending items. It also takes items back at its front, so that retried
 // records leave before newer ones. Its length is zero or a power of two.
-type queue struct {
+type ring struct {
 	buf  []item
 	head int
 	n    int
 	// keep is the largest ring kept once empty: an oversize Add may grow the ring beyond
-	// what the queue limits allow, and that memory should not stay allocated.
+	// what the buffer limits allow, and that memory should not stay allocated.
 	keep int
 }
 
-func newQueue(maxRecords int) queue {
+func newRing(maxRecords int) ring {
 	keep := 16
 	for keep < maxRecords {
 		keep *= 2
 	}
-	return queue{keep: keep}
+	return ring{keep: keep}
 }
 
-func (q *queue) len() int { return q.n }
+func (q *ring) len() int { return q.n }
 
-// front returns the oldest item; the queue must not be empty.
-func (q *queue) front() *item { return &q.buf[q.head] }
+// front returns the oldest item; the ring must not be empty.
+func (q *ring) front() *item { return &q.buf[q.head] }
 
 // reserve makes room for extra more items without further allocation.
-func (q *queue) reserve(extra int) {
+func (q *ring) reserve(extra int) {
 	if q.n+extra <= len(q.buf) {
 		return
 	}
@@ -56,13 +57,13 @@ func (q *queue) reserve(extra int) {
 }
 
 // pushBack appends it; reserve must have made room.
-func (q *queue) pushBack(it item) {
+func (q *ring) pushBack(it item) {
 	q.buf[(q.head+q.n)&(len(q.buf)-1)] = it
 	q.n++
 }
 
-// pushFront puts items, in their order, before everything queued.
-func (q *queue) pushFront(items []item) {
+// pushFront puts items, in their order, before everything pending.
+func (q *ring) pushFront(items []item) {
 	q.reserve(len(items))
 	mask := len(q.buf) - 1
 	for i := len(items) - 1; i >= 0; i-- {
@@ -72,8 +73,8 @@ func (q *queue) pushFront(items []item) {
 	q.n += len(items)
 }
 
-// popFront removes and returns the oldest item; the queue must not be empty.
-func (q *queue) popFront() item {
+// popFront removes and returns the oldest item; the ring must not be empty.
+func (q *ring) popFront() item {
 	it := q.buf[q.head]
 	q.buf[q.head] = item{} // the ring must not keep a sent record's bytes alive
 	q.head = (q.head + 1) & (len(q.buf) - 1)

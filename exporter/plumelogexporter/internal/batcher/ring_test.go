@@ -10,10 +10,10 @@ import (
 
 // TestQueueMatchesSlice drives the ring through growth and wrap-around and compares it with
 // a plain slice doing the same.
-func TestQueueMatchesSlice(t *testing.T) {
-	q := newQueue(8)
-	var model []int
-	next := 0
+func TestRingMatchesSlice(t *testing.T) {
+	q := newRing(8)
+	var model []int32
+	next := int32(0)
 	rng := rand.New(rand.NewPCG(1, 2))
 	for step := range 20_000 {
 		switch op := rng.IntN(3); {
@@ -34,7 +34,7 @@ func TestQueueMatchesSlice(t *testing.T) {
 			}
 		default:
 			back := make([]item, rng.IntN(10))
-			front := make([]int, len(back))
+			front := make([]int32, len(back))
 			for i := range back {
 				back[i] = item{attempts: -next}
 				front[i] = -next
@@ -51,8 +51,8 @@ func TestQueueMatchesSlice(t *testing.T) {
 	assert.Zero(t, q.len())
 }
 
-func TestQueueReleasesOversizeRing(t *testing.T) {
-	q := newQueue(16)
+func TestRingReleasesOversizeRing(t *testing.T) {
+	q := newRing(16)
 	q.reserve(1000)
 	for range 1000 {
 		q.pushBack(item{data: []byte("x")})
@@ -62,7 +62,7 @@ func TestQueueReleasesOversizeRing(t *testing.T) {
 	}
 	assert.NotNil(t, q.buf, "a non-empty ring is kept")
 	q.popFront()
-	assert.Nil(t, q.buf, "an empty ring beyond the queue limit is released")
+	assert.Nil(t, q.buf, "an empty ring beyond the buffer limit is released")
 
 	q.reserve(10)
 	q.pushBack(item{})

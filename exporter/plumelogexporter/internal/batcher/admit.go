@@ -1,0 +1,197 @@
+package batcher // import "github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/batcher"
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"go.opentelemetry.io/collector/consumer/consumererror"
+)
+
+// roomWaiter is an Add waiting for room. Room is reserved when it is granted, so that the
+// same freed room is never promised twice.
+type roomWaiter struct {
+	records, bytes int
+	granted        bool
+	// wake is closed when the room is granted or when Shutdown begins.
+	wake chan struct{}
+}
+
+// waiter follows the records of one AddAndWait call until each is delivered, dropped for a
+// permanent error, or handed back.
+type waiter struct {
+	total, left int
+	// handedBack holds the positions, in the call's items, of the records handed back.
+	handedBack []int
+	dropped    int
+	cause      error
+	done       chan struct{}
+}
+
+// HandedBackError is AddAndWait's error when some records were not delivered and the caller
+// keeps them: their retries ran out, or Shutdown gave up on them. It is retryable.
+type HandedBackError struct {
+	// Positions are the indexes, in the items given to AddAndWait, of the records handed
+	// back, in ascending order.
+	Positions []int
+	// Total is the number of items given to AddAndWait.
+	Total int
+	// Dropped is the number of the call's records dropped for a permanent error.
+	Dropped int
+	// Cause is the last send error.
+	Cause error
+}
+
+func (e *HandedBackError) Error() string {
+	return fmt.Sprintf("batcher: %d of %d records not delivered, handed back (%d dropped): %v",
+		len(e.Positions), e.Total, e.Dropped, e.Cause)
+}
+
+func (e *HandedBackError) Unwrap() error { return e.Cause }
+
+// Add admits items, all or none. The Batcher keeps the slices, not copies, until they are
+// delivered or dropped; the caller must not modify them.
+//
+// When the buffer limits leave no room, Add fails with ErrBufferFull at once if
+// Buffer.BlockTimeout is 0, and otherwise waits up to BlockTimeout, or until ctx ends, for
+// room. Items larger than a whole buffer are admitted once the buffer is empty, so that one
+// oversize request still makes progress; the limits are exceeded by that request alone. After
+// Shutdown, Add fails with ErrClosed.
+func (b *Batcher) Add(ctx context.Context, items [][]byte) error {
+	return b.admit(ctx, items, nil)
+}
+
+// AddAndWait admits items like Add, then waits until every one of them is settled, or ctx
+// ends (ctx's error; the records stay held). It suits a durable queue in front of the
+// Batcher, which must keep a request until its records are acknowledged. Its records are
+// never dropped for a transient reason: those whose retries run out, and those Shutdown
+// gives up on, are handed back, and the *HandedBackError names them so that the caller
+// retries only those. Records dropped for a permanent error are reported to the Observer;
+// when nothing is handed back, the error is permanent (consumererror.NewPermanent).
+func (b *Batcher) AddAndWait(ctx context.Context, items [][]byte) error {
+	w := &waiter{total: len(items), left: len(items), done: make(chan struct{})}
+	if err := b.admit(ctx, items, w); err != nil || len(items) == 0 {
+		return err
+	}
+	select {
+	case <-w.done:
+		return w.result()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// result is the outcome of an AddAndWait whose records have all been settled.
+func (w *waiter) result() error {
+	switch {
+	case len(w.handedBack) > 0:
+		slices.Sort(w.handedBack)
+		return &HandedBackError{Positions: w.handedBack, Total: w.total, Dropped: w.dropped, Cause: w.cause}
+	case w.dropped > 0:
+		return consumererror.NewPermanent(fmt.Errorf("batcher: %d of %d records dropped (%s): %w",
+			w.dropped, w.total, DropPermanentError, w.cause))
+	}
+	return nil
+}
+
+func (b *Batcher) admit(ctx context.Context, items [][]byte, w *waiter) error {
+	size := 0
+	for _, data := range items {
+		size += len(data)
+	}
+	b.mu.Lock()
+	switch {
+	case b.closing:
+		b.mu.Unlock()
+		return ErrClosed
+	case len(items) == 0:
+		b.mu.Unlock()
+		return nil
+	case len(b.waiting) == 0 && b.fitsLocked(len(items), size):
+		b.records += len(items)
+		b.bytes += size
+	case b.cfg.Buffer.BlockTimeout == 0:
+		b.mu.Unlock()
+		return ErrBufferFull
+	default:
+		if err := b.waitForRoomLocked(ctx, len(items), size); err != nil {
+			b.mu.Unlock()
+			return err
+		}
+	}
+	// Taken under the lock so that admission times never decrease along the buffer and the
+	// front is the oldest record, as the age trigger assumes.
+	now := b.now()
+	before := b.pending.len()
+	b.pending.reserve(len(items))
+	for i, data := range items {
+		b.pending.pushBack(item{data: data, added: now, waiter: w, pos: int32(i)})
+	}
+	b.mu.Unlock()
+	// The dispatcher's plan changes only when a first record starts a linger or the buffer
+	// reaches BatchSize; other Adds need not wake it.
+	if before == 0 || (before < b.cfg.BatchSize && before+len(items) >= b.cfg.BatchSize) {
+		b.signal()
+	}
+	return nil
+}
+
+// waitForRoomLocked queues an Add of records and bytes until its room is granted and
+// reserved, BlockTimeout passes, ctx ends or Shutdown begins. It releases mu while it waits
+// and holds it again when it returns, so that Shutdown cannot begin between the grant and
+// the records joining the buffer.
+func (b *Batcher) waitForRoomLocked(ctx context.Context, records, bytes int) error {
+	rw := &roomWaiter{records: records, bytes: bytes, wake: make(chan struct{})}
+	b.waiting = append(b.waiting, rw)
+	b.mu.Unlock()
+
+	timer := time.NewTimer(b.cfg.Buffer.BlockTimeout)
+	defer timer.Stop()
+	var err error
+	select {
+	case <-rw.wake:
+	case <-timer.C:
+		err = fmt.Errorf("%w: no room for %d records within %s", ErrBufferFull, records, b.cfg.Buffer.BlockTimeout)
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+
+	b.mu.Lock()
+	switch {
+	case rw.granted:
+		// Granted as the wait ended otherwise: the room is reserved, so take it.
+		b.granted = slices.DeleteFunc(b.granted, func(g *roomWaiter) bool { return g == rw })
+		return nil
+	case b.closing:
+		return ErrClosed
+	}
+	b.waiting = slices.DeleteFunc(b.waiting, func(g *roomWaiter) bool { return g == rw })
+	// The Adds behind this one may fit where it did not.
+	b.grantLocked()
+	return err
+}
+
+// grantLocked reserves room for the waiting Adds, first come first served, while they fit.
+func (b *Batcher) grantLocked() {
+	n := 0
+	for _, rw := range b.waiting {
+		if !b.fitsLocked(rw.records, rw.bytes) {
+			break
+		}
+		b.records += rw.records
+		b.bytes += rw.bytes
+		rw.granted = true
+		close(rw.wake)
+		b.granted = append(b.granted, rw)
+		n++
+	}
+	if n > 0 {
+		b.waiting = slices.Delete(b.waiting, 0, n)
+	}
+}
+
+func (b *Batcher) fitsLocked(records, bytes int) bool {
+	return b.records == 0 ||
+		(b.records+records <= b.cfg.Buffer.MaxRecords && b.bytes+bytes <= b.cfg.Buffer.MaxBytes)
+}
