@@ -6,7 +6,6 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configoptional"
-	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/config/configtls"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/exporter"
@@ -94,25 +93,4 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{}),
 		exporterhelper.WithQueue(c.QueueConfig),
 	)
-}
-
-// queueRetry is the helper's retry of whole requests. Without a sending queue the batcher
-// owns retries: a request is handed over at once and its records are retried, then dropped
-// and counted, there. With a sending queue, the records of a request that were not delivered
-// within their retries come back to the queue and are sent again after the same backoff, for
-// as long as it takes: the queue holds them meanwhile (on disk with a storage extension), and
-// at shutdown they stay there for the next start instead of being dropped.
-func (cfg *Config) queueRetry() configretry.BackOffConfig {
-	if !cfg.QueueConfig.HasValue() {
-		return configretry.BackOffConfig{Enabled: false}
-	}
-	b := cfg.Batching.Backoff
-	return configretry.BackOffConfig{
-		Enabled:             true,
-		InitialInterval:     b.InitialInterval,
-		MaxInterval:         b.MaxInterval,
-		Multiplier:          b.Multiplier,
-		RandomizationFactor: b.Jitter,
-		MaxElapsedTime:      0,
-	}
 }

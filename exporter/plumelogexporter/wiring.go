@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/config/configtls"
 
 	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/batcher"
@@ -95,4 +96,25 @@ func localServerName() string {
 		return name
 	}
 	return "unknown"
+}
+
+// queueRetry is the helper's retry of whole requests. Without a sending queue the batcher
+// owns retries: a request is handed over at once and its records are retried, then dropped
+// and counted, there. With a sending queue, the records of a request that were not delivered
+// within their retries come back to the queue and are sent again after the same backoff, for
+// as long as it takes: the queue holds them meanwhile (on disk with a storage extension), and
+// at shutdown they stay there for the next start instead of being dropped.
+func (cfg *Config) queueRetry() configretry.BackOffConfig {
+	if !cfg.QueueConfig.HasValue() {
+		return configretry.BackOffConfig{Enabled: false}
+	}
+	b := cfg.Batching.Backoff
+	return configretry.BackOffConfig{
+		Enabled:             true,
+		InitialInterval:     b.InitialInterval,
+		MaxInterval:         b.MaxInterval,
+		Multiplier:          b.Multiplier,
+		RandomizationFactor: b.Jitter,
+		MaxElapsedTime:      0,
+	}
 }
