@@ -8,9 +8,9 @@ import (
 type fate uint8
 
 const (
-	fateDelivered fate = iota
-	fateRetried        // back to the buffer for another attempt
-	fateHandedBack     // back to its AddAndWait caller
+	fateDelivered  fate = iota
+	fateRetried         // back to the buffer for another attempt
+	fateHandedBack      // back to its AddAndWait caller
 	fateDropped
 	numFates
 )
