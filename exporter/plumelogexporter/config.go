@@ -43,13 +43,19 @@ type Config struct {
 
 // ListsConfig names the Redis lists the Plumelog server drains and the format written there.
 type ListsConfig struct {
-	// Key is the Redis list of plain messages.
+	// Key is the Redis list of plain run-log messages.
 	Key string `mapstructure:"key"`
-	// Compression is "none" (one element per message, in Key) or "lz4" (one LZ4 envelope per
-	// batch, in CompressedKey); it must match the server's plumelog.redis.compressor.
+	// TraceKey is the Redis list of plain trace events.
+	TraceKey string `mapstructure:"trace_key"`
+	// Compression is "none" (one element per message, in Key and TraceKey) or "lz4" (one LZ4
+	// envelope per batch, in CompressedKey and TraceCompressedKey); it must match the
+	// server's plumelog.redis.compressor.
 	Compression string `mapstructure:"compression"`
-	// CompressedKey is the Redis list of envelopes the server drains in its compressed mode.
+	// CompressedKey is the Redis list of run-log envelopes the server drains in its
+	// compressed mode.
 	CompressedKey string `mapstructure:"compressed_key"`
+	// TraceCompressedKey is the same for trace events.
+	TraceCompressedKey string `mapstructure:"trace_compressed_key"`
 	// MaxEnvelopeSize caps the text of one envelope, in bytes before compression; a larger
 	// batch is split into several envelopes, written all or nothing.
 	MaxEnvelopeSize int `mapstructure:"max_envelope_size"`
@@ -105,14 +111,18 @@ const (
 func (l ListsConfig) check() error {
 	var errs []error
 	add := func(key, format string, args ...any) { errs = append(errs, confcheck.Errorf(key, format, args...)) }
-	if l.Key == "" {
-		add("key", "must not be empty")
+	for key, list := range map[string]string{"key": l.Key, "trace_key": l.TraceKey} {
+		if list == "" {
+			add(key, "must not be empty")
+		}
 	}
 	switch l.Compression {
 	case compressionNone:
 	case compressionLZ4:
-		if l.CompressedKey == "" {
-			add("compressed_key", "must not be empty with compression %q", compressionLZ4)
+		for key, list := range map[string]string{"compressed_key": l.CompressedKey, "trace_compressed_key": l.TraceCompressedKey} {
+			if list == "" {
+				add(key, "must not be empty with compression %q", compressionLZ4)
+			}
 		}
 	default:
 		add("compression", "must be %q or %q, got %q", compressionNone, compressionLZ4, l.Compression)

@@ -8,18 +8,21 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/batcher"
 	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/encoder"
 	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/sender"
 )
 
-// logsExporter encodes each pushed plog.Logs into Plumelog messages and hands them to the
-// batcher, which sends them to Redis through the sender.
-type logsExporter struct {
+// signalExporter moves one signal's encoded messages to its Redis list: each signal has its
+// own batcher and sender over the same settings, so that a backlog of one never holds up the
+// other.
+type signalExporter struct {
 	cfg      *Config
 	settings component.TelemetrySettings
 	encoder  *encoder.Encoder
+	list     string // the Redis list the signal's messages go to
 	// wait makes a push return only once Redis acknowledged its records (or they were
 	// dropped): with a sending queue in front, a record must stay in the queue until then.
 	wait bool
@@ -29,25 +32,26 @@ type logsExporter struct {
 	telemetry *telemetry
 }
 
-func newLogsExporter(cfg *Config, set exporter.Settings) (*logsExporter, error) {
+func newSignalExporter(cfg *Config, set exporter.Settings, list string) (*signalExporter, error) {
 	encCfg, err := cfg.Message.encoderConfig()
 	if err != nil {
 		return nil, err
 	}
-	return &logsExporter{
+	return &signalExporter{
 		cfg:      cfg,
 		settings: set.TelemetrySettings,
 		encoder:  encoder.New(encCfg),
+		list:     list,
 		wait:     cfg.QueueConfig.HasValue(),
 	}, nil
 }
 
-func (e *logsExporter) start(ctx context.Context, host component.Host) error {
+func (e *signalExporter) start(ctx context.Context, host component.Host) error {
 	var err error
 	if e.telemetry, err = newTelemetry(e.settings, host); err != nil {
 		return err
 	}
-	if e.sender, err = e.cfg.newSender(ctx, e.cfg.Lists.logsList()); err != nil {
+	if e.sender, err = e.cfg.newSender(ctx, e.list); err != nil {
 		return err
 	}
 	e.batcher = batcher.New(e.cfg.Batching, e.cfg.Lists.sendFunc(e.sender), e.telemetry)
@@ -55,7 +59,7 @@ func (e *logsExporter) start(ctx context.Context, host component.Host) error {
 }
 
 // shutdown releases whatever start made, including after a start that failed midway.
-func (e *logsExporter) shutdown(ctx context.Context) error {
+func (e *signalExporter) shutdown(ctx context.Context) error {
 	var errs []error
 	if e.batcher != nil {
 		errs = append(errs, e.batcher.Shutdown(ctx))
@@ -69,39 +73,42 @@ func (e *logsExporter) shutdown(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func (e *logsExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
-	msgs := e.encoder.EncodeLogs(ld)
+// push hands msgs to the batcher. With a sending queue it waits for their outcome, and
+// returns the positions of the messages handed back for the queue to send again.
+func (e *signalExporter) push(ctx context.Context, msgs [][]byte) (handedBack []int, err error) {
 	if !e.wait {
-		return e.batcher.Add(ctx, msgs)
+		return nil, e.batcher.Add(ctx, msgs)
 	}
-	err := e.batcher.AddAndWait(ctx, msgs)
-	if handedBack := (*batcher.HandedBackError)(nil); errors.As(err, &handedBack) {
+	err = e.batcher.AddAndWait(ctx, msgs)
+	var hb *batcher.HandedBackError
+	if errors.As(err, &hb) {
+		return hb.Positions, err
+	}
+	return nil, err
+}
+
+type logsExporter struct{ *signalExporter }
+
+func (e logsExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
+	handedBack, err := e.push(ctx, e.encoder.EncodeLogs(ld))
+	if handedBack != nil {
 		// The sending queue retries only what was not delivered: resending the whole
 		// request would duplicate its delivered records.
-		return consumererror.NewLogs(err, logsAt(ld, handedBack.Positions))
+		return consumererror.NewLogs(err, logsAt(ld, handedBack))
 	}
 	return err
 }
 
-// logsAt returns a copy of ld that keeps only the records at positions, which count records
-// in ld's order and ascend.
-func logsAt(ld plog.Logs, positions []int) plog.Logs {
-	out := plog.NewLogs()
-	ld.CopyTo(out)
-	i := 0
-	out.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool {
-		rl.ScopeLogs().RemoveIf(func(sl plog.ScopeLogs) bool {
-			sl.LogRecords().RemoveIf(func(plog.LogRecord) bool {
-				keep := len(positions) > 0 && positions[0] == i
-				if keep {
-					positions = positions[1:]
-				}
-				i++
-				return !keep
-			})
-			return sl.LogRecords().Len() == 0
-		})
-		return rl.ScopeLogs().Len() == 0
-	})
-	return out
+type tracesExporter struct{ *signalExporter }
+
+func (e tracesExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
+	events, skipped := e.encoder.EncodeTraces(td)
+	if skipped > 0 {
+		e.telemetry.skippedSpans(skipped)
+	}
+	handedBack, err := e.push(ctx, events)
+	if handedBack != nil {
+		return consumererror.NewTraces(err, spansAt(td, handedBack))
+	}
+	return err
 }

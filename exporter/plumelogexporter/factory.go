@@ -7,7 +7,6 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configtls"
-	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
@@ -33,6 +32,7 @@ func NewFactory() exporter.Factory {
 		metadata.Type,
 		createDefaultConfig,
 		exporter.WithLogs(createLogs, metadata.LogsStability),
+		exporter.WithTraces(createTraces, metadata.TracesStability),
 	)
 }
 
@@ -45,10 +45,12 @@ func createDefaultConfig() component.Config {
 		},
 		TLS: configtls.ClientConfig{Insecure: true},
 		Lists: ListsConfig{
-			Key:             "plume_log_list",
-			Compression:     compressionNone,
-			CompressedKey:   "plume_log_list_compress",
-			MaxEnvelopeSize: defaultMaxEnvelopeSize,
+			Key:                "plume_log_list",
+			TraceKey:           "plume_trace_list",
+			Compression:        compressionNone,
+			CompressedKey:      "plume_log_list_compress",
+			TraceCompressedKey: "plume_trace_list_compress",
+			MaxEnvelopeSize:    defaultMaxEnvelopeSize,
 		},
 		Message: MessageConfig{
 			AppName:  "unknown",
@@ -81,16 +83,18 @@ func createDefaultConfig() component.Config {
 
 func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
 	c := cfg.(*Config)
-	exp, err := newLogsExporter(c, set)
+	exp, err := newSignalExporter(c, set, c.Lists.logsList())
 	if err != nil {
 		return nil, err
 	}
-	return exporterhelper.NewLogs(ctx, set, cfg, exp.pushLogs,
-		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
-		exporterhelper.WithStart(exp.start),
-		exporterhelper.WithShutdown(exp.shutdown),
-		exporterhelper.WithRetry(c.queueRetry()),
-		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{}),
-		exporterhelper.WithQueue(c.QueueConfig),
-	)
+	return exporterhelper.NewLogs(ctx, set, cfg, logsExporter{exp}.pushLogs, c.helperOptions(exp)...)
+}
+
+func createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {
+	c := cfg.(*Config)
+	exp, err := newSignalExporter(c, set, c.Lists.tracesList())
+	if err != nil {
+		return nil, err
+	}
+	return exporterhelper.NewTraces(ctx, set, cfg, tracesExporter{exp}.pushTraces, c.helperOptions(exp)...)
 }

@@ -25,6 +25,7 @@ type telemetry struct {
 	// metric allocates nothing.
 	triggers [batcher.NumTriggers]metric.MeasurementOption
 	reasons  [batcher.NumDropReasons]metric.MeasurementOption
+	invalid  metric.MeasurementOption
 }
 
 func newTelemetry(set component.TelemetrySettings, host component.Host) (*telemetry, error) {
@@ -39,6 +40,7 @@ func newTelemetry(set component.TelemetrySettings, host component.Host) (*teleme
 	for r := range batcher.NumDropReasons {
 		t.reasons[r] = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", r.String())))
 	}
+	t.invalid = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", reasonInvalid)))
 	return t, nil
 }
 
@@ -92,6 +94,16 @@ func (t *telemetry) Dropped(records int, reason batcher.DropReason, err error) {
 	if reason != batcher.DropShutdown {
 		t.status.failed(err)
 	}
+}
+
+// reasonInvalid is the drop reason of spans that cannot be placed in a trace.
+const reasonInvalid = "invalid"
+
+// skippedSpans reports spans that yielded no trace events: without a trace id or any
+// timestamp, the trace view could not place them.
+func (t *telemetry) skippedSpans(spans int) {
+	t.metrics.PlumelogExporterRecordsDropped.Add(context.Background(), int64(spans), t.invalid)
+	t.logger.Warn("Dropped spans without a trace id or timestamps", zap.Int("spans", spans), zap.String("reason", reasonInvalid))
 }
 
 // statusReporter tells the collector, and through it the health_check extension, whether

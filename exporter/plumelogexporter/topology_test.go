@@ -58,11 +58,11 @@ func orderNumbers(t *testing.T, elements []string) map[int]int {
 	return seen
 }
 
-// decodeCompressedList decodes the compressed list with liblz4 and returns the number of
+// decodeCompressedList decodes a compressed list with liblz4 and returns the number of
 // envelopes and the messages they hold, in order.
-func decodeCompressedList(t *testing.T, rdb redis.Cmdable) (int, []string) {
+func decodeCompressedList(t *testing.T, rdb redis.Cmdable, key string) (int, []string) {
 	t.Helper()
-	envs, err := rdb.LRange(context.Background(), "plume_log_list_compress", 0, -1).Result()
+	envs, err := rdb.LRange(context.Background(), key, 0, -1).Result()
 	require.NoError(t, err)
 	raw := make([][]byte, len(envs))
 	for i, e := range envs {
@@ -114,7 +114,7 @@ func TestExporterCompressedQueue(t *testing.T) {
 
 			rdb := srv.Client()
 			assert.Zero(t, rdb.LLen(context.Background(), "plume_log_list").Val(), "nothing goes to the plain list")
-			envelopes, elements := decodeCompressedList(t, rdb)
+			envelopes, elements := decodeCompressedList(t, rdb, "plume_log_list_compress")
 			require.Len(t, elements, n)
 			for i, e := range elements {
 				msg, err := plumelogtest.CheckRunLog([]byte(e))
@@ -301,7 +301,7 @@ func TestExporterWritesToCluster(t *testing.T) {
 	waitSent(t, s, n)
 	require.NoError(t, s.exp.Shutdown(context.Background()))
 
-	_, elements := decodeCompressedList(t, cluster.Client())
+	_, elements := decodeCompressedList(t, cluster.Client(), "plume_log_list_compress")
 	seen := orderNumbers(t, elements)
 	assert.Len(t, elements, n)
 	assert.Len(t, seen, n)

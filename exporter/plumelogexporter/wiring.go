@@ -8,6 +8,8 @@ import (
 
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/config/configtls"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/batcher"
 	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/encoder"
@@ -67,6 +69,14 @@ func (l ListsConfig) logsList() string {
 	return l.Key
 }
 
+// tracesList is the list trace events go to.
+func (l ListsConfig) tracesList() string {
+	if l.Compression == compressionLZ4 {
+		return l.TraceCompressedKey
+	}
+	return l.TraceKey
+}
+
 // sendFunc returns what the batcher calls with each batch of messages. With compression the
 // batch is packed into envelopes first; the sender writes them all or none, like the
 // messages of an uncompressed batch.
@@ -96,6 +106,19 @@ func localServerName() string {
 		return name
 	}
 	return "unknown"
+}
+
+// helperOptions are the collector's exporter helper settings for exp: no timeout of its own
+// (the batcher bounds every send), the sending queue when configured, and its retries.
+func (cfg *Config) helperOptions(exp *signalExporter) []exporterhelper.Option {
+	return []exporterhelper.Option{
+		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
+		exporterhelper.WithStart(exp.start),
+		exporterhelper.WithShutdown(exp.shutdown),
+		exporterhelper.WithRetry(cfg.queueRetry()),
+		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{}),
+		exporterhelper.WithQueue(cfg.QueueConfig),
+	}
 }
 
 // queueRetry is the helper's retry of whole requests. Without a sending queue the batcher

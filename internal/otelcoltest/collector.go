@@ -136,6 +136,9 @@ service:
     logs:
       receivers: [otlp]
       exporters: [plumelog]
+    traces:
+      receivers: [otlp]
+      exporters: [plumelog]
 `, healthYAML, cfg.Extensions, c.GRPC, c.HTTP, cfg.Exporter,
 		strings.Join(append([]string{"health_check"}, cfg.ExtensionIDs...), ", "), metricsPort)
 	path := filepath.Join(dir, "config.yaml")

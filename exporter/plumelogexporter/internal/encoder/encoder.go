@@ -37,17 +37,19 @@ type Encoder struct {
 
 	// seq numbers messages across all calls, so that the UI orders logs of one millisecond.
 	seq atomic.Uint64
-	// recordSize is the average message size of the previous EncodeLogs call, used to size the
-	// next call's buffer so that it rarely grows.
+	// recordSize and spanSize are the average size of a record's message and of a span's two
+	// events in the previous call, used to size the next call's buffer so that it rarely grows.
 	recordSize atomic.Int64
+	spanSize   atomic.Int64
 	// now is the clock for records without timestamps; tests replace it.
 	now   func() time.Time
 	state sync.Pool
 }
 
 const (
-	// initialRecordSize is the first guess at a message's size, before any has been measured.
+	// initialRecordSize and initialSpanSize are the first guesses, before any was measured.
 	initialRecordSize = 512
+	initialSpanSize   = 512
 	// maxRecordEstimate caps the guess, so that a call of a few huge records does not make the
 	// next call of many small ones allocate far more than it needs.
 	maxRecordEstimate = 4 << 10
@@ -68,6 +70,7 @@ func New(cfg Config) *Encoder {
 		e.loc = time.Local
 	}
 	e.recordSize.Store(initialRecordSize)
+	e.spanSize.Store(initialSpanSize)
 	e.state.New = func() any { return new(state) }
 	return e
 }
@@ -83,15 +86,14 @@ func (e *Encoder) EncodeLogs(ld plog.Logs) [][]byte {
 	st := e.getState()
 	defer e.putState(st)
 
-	size := n * int(min(e.recordSize.Load(), maxRecordEstimate))
-	buf := make([]byte, 0, size+size/8)
+	buf := newBuffer(n, &e.recordSize)
 	// Reserve the whole block of seqs at once: one atomic operation per call, and the messages
 	// of one call stay consecutive.
 	seq := e.seq.Add(uint64(n)) - uint64(n)
 	rls := ld.ResourceLogs()
 	for i := range rls.Len() {
 		rl := rls.At(i)
-		e.prepare(st, rl.Resource())
+		e.prepare(st, rl.Resource(), true)
 		sls := rl.ScopeLogs()
 		for j := range sls.Len() {
 			sl := sls.At(j)
@@ -105,6 +107,21 @@ func (e *Encoder) EncodeLogs(ld plog.Logs) [][]byte {
 		}
 	}
 	e.recordSize.Store(int64(len(buf)/n + 1))
+	return st.slice(buf)
+}
+
+// newBuffer returns a buffer for n items of about the size that estimate holds.
+func newBuffer(n int, estimate *atomic.Int64) []byte {
+	size := n * int(min(estimate.Load(), maxRecordEstimate))
+	return make([]byte, 0, size+size/8)
+}
+
+// slice cuts buf into the messages that end at st.ends. Each message's capacity ends where
+// it does, so appending to one never overwrites the next.
+func (st *state) slice(buf []byte) [][]byte {
+	if len(st.ends) == 0 {
+		return nil
+	}
 	if cap(buf)-len(buf) > len(buf)/4 {
 		// The guess was far too high. The caller keeps the whole array while any message is
 		// queued, so hand over an exact copy rather than the spare capacity.
@@ -124,7 +141,7 @@ func (e *Encoder) EncodeLogs(ld plog.Logs) [][]byte {
 func (e *Encoder) AppendRecord(dst []byte, res pcommon.Resource, scope pcommon.InstrumentationScope, lr plog.LogRecord) []byte {
 	st := e.getState()
 	defer e.putState(st)
-	e.prepare(st, res)
+	e.prepare(st, res, true)
 	return e.appendRecord(dst, st, scope, lr, e.seq.Add(1))
 }
 
@@ -201,9 +218,9 @@ func (e *Encoder) clock(st *state) time.Time {
 	return st.now
 }
 
-// prepare computes the resource's share of its records: mapped fields, the message head and the
-// pre-encoded extension fields, which most records append verbatim.
-func (e *Encoder) prepare(st *state, res pcommon.Resource) {
+// prepare computes the resource's share of its messages: mapped fields, the message head and,
+// with extensions, the pre-encoded extension fields, which most records append verbatim.
+func (e *Encoder) prepare(st *state, res pcommon.Resource, extensions bool) {
 	r := &st.res
 	r.picks = picks{}
 	r.keys.reset()
@@ -214,6 +231,9 @@ func (e *Encoder) prepare(st *state, res pcommon.Resource) {
 			if ki.mapped {
 				r.picks.offer(ki, v)
 			}
+			continue
+		}
+		if !extensions {
 			continue
 		}
 		k = validKey(k)

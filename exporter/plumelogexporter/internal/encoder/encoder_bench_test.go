@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
 const benchRecords = 100
@@ -70,6 +71,51 @@ func BenchmarkEncodeLogs(b *testing.B) {
 	runtime.ReadMemStats(&before)
 	for b.Loop() {
 		e.EncodeLogs(ld)
+	}
+	reportPerRecord(b, &before)
+}
+
+// benchTraces is the same service's spans: 100 spans with realistic names and five
+// attributes each, under the resource of benchLogs.
+func benchTraces() ptrace.Traces {
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	benchLogs().ResourceLogs().At(0).Resource().CopyTo(rs.Resource())
+	ss := rs.ScopeSpans().AppendEmpty()
+	ss.Scope().SetName("io.opentelemetry.spring-webmvc-6.0")
+	base := time.Date(2024, 6, 20, 8, 50, 45, 0, time.UTC)
+	for i := range benchRecords {
+		span := ss.Spans().AppendEmpty()
+		span.SetName("OrderService.createOrder")
+		span.SetKind(ptrace.SpanKindInternal)
+		span.SetTraceID(pcommon.TraceID{0x6a, 0x1f, 0x0b, 0x8c, 0x3d, 0x2e, 0x4f, 0x50, 0x91, 0xa2, 0xb3, 0xc4, 0xd5, 0xe6, 0xf7, byte(i)})
+		span.SetSpanID(pcommon.SpanID{0x9c, 0x1d, 0x2e, 0x3f, 0x4a, 0x5b, 0x6c, byte(i)})
+		span.SetParentSpanID(pcommon.SpanID{0x1c, 0x1d, 0x2e, 0x3f, 0x4a, 0x5b, 0x6c, byte(i)})
+		start := base.Add(time.Duration(i) * 317 * time.Microsecond)
+		span.SetStartTimestamp(pcommon.NewTimestampFromTime(start))
+		span.SetEndTimestamp(pcommon.NewTimestampFromTime(start.Add(time.Duration(1+i%7) * 1731 * time.Microsecond)))
+		a := span.Attributes()
+		a.PutStr("code.namespace", "com.example.order.OrderService")
+		a.PutStr("code.function", "createOrder")
+		a.PutStr("thread.name", "http-nio-8080-exec-"+strconv.Itoa(i%10))
+		a.PutStr("http.route", "/api/v1/orders")
+		a.PutStr("user.id", "c-5521")
+	}
+	return td
+}
+
+// BenchmarkEncodeTraces encodes 100 spans, two events each; its per-record figures are per
+// span, to compare with BenchmarkEncodeLogs.
+func BenchmarkEncodeTraces(b *testing.B) {
+	td := benchTraces()
+	e := New(Config{Location: shanghai})
+	events, _ := e.EncodeTraces(td)
+	require.Len(b, events, 2*benchRecords)
+	b.ReportAllocs()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for b.Loop() {
+		e.EncodeTraces(td)
 	}
 	reportPerRecord(b, &before)
 }

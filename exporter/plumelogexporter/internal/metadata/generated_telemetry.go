@@ -141,7 +141,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.PlumelogExporterRecordsDropped, err = builder.meter.Int64Counter(
 		"otelcol_plumelog_exporter_records_dropped",
-		metric.WithDescription("Records given up on, by reason (retries_exhausted, permanent_error, shutdown). [Development]"),
+		metric.WithDescription("Records (log records, or spans) given up on, by reason (retries_exhausted, permanent_error, shutdown, invalid for spans without a trace id or timestamps). [Development]"),
 		metric.WithUnit("{record}"),
 	)
 	errs = errors.Join(errs, err)

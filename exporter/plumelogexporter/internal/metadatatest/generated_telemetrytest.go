@@ -98,7 +98,7 @@ func AssertEqualPlumelogExporterFlushes(t *testing.T, tt *componenttest.Telemetr
 func AssertEqualPlumelogExporterRecordsDropped(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_plumelog_exporter_records_dropped",
-		Description: "Records given up on, by reason (retries_exhausted, permanent_error, shutdown). [Development]",
+		Description: "Records (log records, or spans) given up on, by reason (retries_exhausted, permanent_error, shutdown, invalid for spans without a trace id or timestamps). [Development]",
 		Unit:        "{record}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
