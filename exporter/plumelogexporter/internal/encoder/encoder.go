@@ -161,6 +161,7 @@ type state struct {
 	shadow  []bool // resource extension fields replaced by a record attribute, by index
 	scratch []byte // text of a non-string body or a map/slice value before escaping
 	ends    []int  // end offset of each message in the EncodeLogs buffer
+	spans   spanOrder
 
 	// date caches "yyyy-MM-dd HH:mm:ss" for dateSec: records of a batch mostly share the second,
 	// and zone offsets only change at whole seconds.
@@ -201,6 +202,7 @@ func (e *Encoder) putState(st *state) {
 	st.res.keys.reset()
 	st.res.picks = picks{}
 	st.ends = st.ends[:0]
+	st.spans.reset()
 	if cap(st.scratch) > maxPooledBytes {
 		st.scratch = nil
 	}

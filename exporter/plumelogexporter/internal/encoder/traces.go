@@ -5,7 +5,6 @@ import (
 	"math"
 	"strconv"
 
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
@@ -15,27 +14,30 @@ import (
 // that share a millisecond decides the tree, and positionNum must give it without the rest of
 // the trace.
 //
-// positionNum orders the events of one millisecond by what the span alone knows:
+// positionNum orders the events of one millisecond, as they are in the virtual time that
+// traceorder.go gives them, by what each span knows:
 //
-//   - first the microsecond within the millisecond, so that the sort follows the true order of
-//     events down to the microsecond;
-//   - within a microsecond, the ends of calls that started earlier come first, shortest first:
-//     a call that ends as the next one starts is its sibling, not its parent, and of properly
-//     nested calls that end together the inner one is the shorter;
-//   - then the starts of calls that end later, longest first: of calls that start together, the
-//     outer one is the longer;
-//   - last, calls that start and end within the microsecond (or have no duration), each start
-//     before its end: they become calls inside the innermost call open at that moment.
+//   - first the slot of 500 ns within the millisecond, so that the sort follows the order of
+//     events down to the slot;
+//   - within a slot, the ends of calls that started in an earlier slot come first, shortest
+//     first: a call that ends as the next one starts is its sibling, not its parent, and of
+//     properly nested calls that end together the inner one is the shorter;
+//   - then the starts of calls that end in a later slot, longest first: of calls that start
+//     together, the outer one is the longer;
+//   - last, calls that start and end within the slot, each start before its end: they become
+//     calls inside the innermost call open at that moment.
 //
-// The duration is a level on a log scale of 2^14 levels per doubling, so durations that
-// differ by more than 0.005 % order correctly. positionNum fits in 32 bits: the microsecond
-// (below 1000) times 2^21, plus the place within the microsecond.
+// Events of spans that arrived together never share a slot (traceorder.go spaces them), so
+// this decides between events of spans that arrived apart. The duration is a level on a log
+// scale of 2^13 levels per doubling, so durations that differ by more than 0.01 % order
+// correctly. positionNum fits in 32 bits: the slot (below 2000) times 2^20, plus the place
+// within the slot.
 const (
-	levelBits       = 20
-	levels          = 1 << levelBits
-	levelsPerOctave = 1 << 14
-	// zeroStart and zeroEnd place the events of a call within one microsecond after the
-	// starts, whose places are levels to 2*levels-3.
+	placeBits       = 20
+	levels          = 1 << (placeBits - 1)
+	levelsPerOctave = 1 << 13
+	// zeroStart and zeroEnd place the events of a call within one slot after the starts,
+	// whose places are levels to 2*levels-3.
 	zeroStart = 2*levels - 2
 	zeroEnd   = 2*levels - 1
 	// unnamedSpan labels a span without a name, which the view would show as an empty line.
@@ -54,16 +56,29 @@ func (e *Encoder) EncodeTraces(td ptrace.Traces) (events [][]byte, skipped int) 
 	st := e.getState()
 	defer e.putState(st)
 
+	order := &st.spans
+	for _, rs := range td.ResourceSpans().All() {
+		for _, ss := range rs.ScopeSpans().All() {
+			for _, span := range ss.Spans().All() {
+				if ValidSpan(span) {
+					order.add(span)
+				}
+			}
+		}
+	}
+	order.plan()
+	skipped = n - len(order.spans)
+
 	buf := newBuffer(n, &e.spanSize)
+	next := 0
 	for _, rs := range td.ResourceSpans().All() {
 		e.prepare(st, rs.Resource(), false)
 		for _, ss := range rs.ScopeSpans().All() {
 			for _, span := range ss.Spans().All() {
-				if !ValidSpan(span) {
-					skipped++
-					continue
+				if ValidSpan(span) {
+					buf = e.appendSpan(buf, st, span, &order.spans[next])
+					next++
 				}
-				buf = e.appendSpan(buf, st, span)
 			}
 		}
 	}
@@ -79,30 +94,18 @@ func ValidSpan(span ptrace.Span) bool {
 	return !span.TraceID().IsEmpty() && (validTimestamp(span.StartTimestamp()) || validTimestamp(span.EndTimestamp()))
 }
 
-// appendSpan appends the span's two events and records where each ends in st.ends. An
-// unknown start is taken to be the end, and an end before the start to be the start.
-func (e *Encoder) appendSpan(dst []byte, st *state, span ptrace.Span) []byte {
-	start, end := span.StartTimestamp(), span.EndTimestamp()
-	if !validTimestamp(start) {
-		start = end
-	}
-	if !validTimestamp(end) || end < start {
-		end = start
-	}
-	startTie, endTie := uint32(zeroStart), uint32(zeroEnd)
-	if start/1000 != end/1000 {
-		level := durationLevel(uint64(end - start))
-		startTie, endTie = levels+(levels-3-level), level
-	}
-
+// appendSpan appends the span's two events, at the times ts planned for it, and records where
+// each ends in st.ends. An unknown start is taken to be the end, and an end before the start
+// to be the start (timedSpan.add).
+func (e *Encoder) appendSpan(dst []byte, st *state, span ptrace.Span, ts *timedSpan) []byte {
 	begin := len(dst)
 	dst = e.appendSpanHead(dst, st, span)
 	head := len(dst) - begin
-	dst = appendEventTail(dst, start, '<', startTie)
+	dst = appendEventTail(dst, ts.vstart, '<', ts.startPlace)
 	st.ends = append(st.ends, len(dst))
 	// The second event repeats the first up to its time.
 	dst = append(dst, dst[begin:begin+head]...)
-	dst = appendEventTail(dst, end, '>', endTie)
+	dst = appendEventTail(dst, ts.vend, '>', ts.endPlace)
 	st.ends = append(st.ends, len(dst))
 	return dst
 }
@@ -132,21 +135,19 @@ func (e *Encoder) appendSpanHead(dst []byte, st *state, span ptrace.Span) []byte
 	return appendString(dst, name)
 }
 
-// appendEventTail appends the time, position and positionNum of an event at ts, and closes it.
-func appendEventTail(dst []byte, ts pcommon.Timestamp, position byte, tie uint32) []byte {
-	ns := uint64(ts)
+// appendEventTail appends the time, position and positionNum of an event at ns, and closes it.
+func appendEventTail(dst []byte, ns uint64, position byte, place uint32) []byte {
 	dst = append(dst, `,"time":`...)
 	dst = strconv.AppendUint(dst, ns/1e6, 10)
 	dst = append(dst, `,"position":"`...)
 	dst = append(dst, position)
 	dst = append(dst, `","positionNum":`...)
-	micro := uint32(ns % 1e6 / 1e3)
-	dst = strconv.AppendUint(dst, uint64(micro<<(levelBits+1)|tie), 10)
+	dst = strconv.AppendUint(dst, uint64(positionNum(ns, place)), 10)
 	return append(dst, '}')
 }
 
 // durationLevel maps a duration in nanoseconds to a level that never decreases as the
-// duration grows; the longest, 2^64 ns, is level 64*2^14, below levels-3.
+// duration grows, below levels-3.
 func durationLevel(ns uint64) uint32 {
 	return min(uint32(math.Log2(float64(ns)+1)*levelsPerOctave), levels-3)
 }

@@ -289,3 +289,49 @@ func FuzzEncodeTraces(f *testing.F) {
 		}
 	})
 }
+
+// jsClock records c as the OTel JavaScript SDK does: the start in whole milliseconds
+// (Date.now()), the end as that start plus the precise duration.
+func jsClock(c call) call {
+	d := c.end - c.start
+	c.start = c.start.Truncate(ms)
+	c.end = c.start + d
+	calls := make([]call, len(c.calls))
+	for i, ch := range c.calls {
+		calls[i] = jsClock(ch)
+	}
+	c.calls = calls
+	return c
+}
+
+// TestTraceViewRebuildsJavaScriptClockTrees checks trees whose calls take less than a
+// millisecond, recorded with the JavaScript SDK's clock, whose intervals do not nest: the
+// spans of a request nest by their parent ids instead.
+func TestTraceViewRebuildsJavaScriptClockTrees(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	traceID := pcommon.TraceID{4, 5, 6}
+	for i := range 300 {
+		root := randomCall(rng, "root", 0, time.Duration(1+rng.IntN(3))*ms, us, 5)
+		recorded := jsClock(root)
+		got, _ := viewOf(t, recorded.span().Traces(traceBase, traceID, 1000))
+		// The tree is the true one; a time the clock recorded up to a millisecond early, to
+		// nest with the others, may show a millisecond later.
+		want := recorded.span().View(traceBase)
+		require.True(t, sameCalls(want, got, 1), "tree %d\nwant:\n%s\ngot:\n%s", i, want, got)
+	}
+}
+
+// sameCalls reports whether two call trees have the same calls, nested the same, with times
+// that differ by at most slack ms, later.
+func sameCalls(want, got *plumelogtest.Call, slack int64) bool {
+	if want.Method != got.Method || want.AppName != got.AppName || len(want.Children) != len(got.Children) ||
+		got.Start < want.Start || got.Start > want.Start+slack || got.End < want.End || got.End > want.End+slack {
+		return false
+	}
+	for i := range want.Children {
+		if !sameCalls(want.Children[i], got.Children[i], slack) {
+			return false
+		}
+	}
+	return true
+}
