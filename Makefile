@@ -7,15 +7,17 @@ TELEMETRYGEN := $(BIN)/telemetrygen
 COLLECTOR := $(CURDIR)/build/otelcol-plumelog/otelcol-plumelog
 FUZZTIME ?= 15s
 DURATION ?= 5m
-PACKAGES := redis-server=redis-server redis-cli=redis-tools redis-sentinel=redis-sentinel python3:lz4.block=python3-lz4
+PACKAGES := redis-server=redis-server redis-cli=redis-tools redis-sentinel=redis-sentinel python3:lz4.block=python3-lz4 node=nodejs npm=npm
+# The OTel JavaScript SDK client of the end-to-end tests, installed from its lockfile.
+JSCLIENT := $(CURDIR)/e2e/jsclient
 
 .PHONY: run test fuzz soak build bench generate lint packages clean
 
 run: build packages
 	scripts/run.sh $(COLLECTOR) testdata/collector-config.yaml
 
-test: build packages $(TELEMETRYGEN)
-	PLUMELOG_COLLECTOR=$(COLLECTOR) TELEMETRYGEN=$(TELEMETRYGEN) $(GO) test -race -count=1 -timeout 30m ./...
+test: build packages $(TELEMETRYGEN) $(JSCLIENT)/node_modules
+	PLUMELOG_COLLECTOR=$(COLLECTOR) TELEMETRYGEN=$(TELEMETRYGEN) PLUMELOG_JSCLIENT=$(JSCLIENT)/client.js $(GO) test -race -count=1 -timeout 30m ./...
 	$(MAKE) fuzz
 
 # Each target gets FUZZTIME: single records, whole plog.Logs payloads, whole ptrace.Traces payloads. (FuzzBlock, which
@@ -61,6 +63,10 @@ packages:
 
 $(OCB):
 	GOBIN=$(BIN) $(GO) install go.opentelemetry.io/collector/cmd/builder@v0.165.0
+
+$(JSCLIENT)/node_modules: $(JSCLIENT)/package-lock.json | packages
+	cd $(JSCLIENT) && npm ci --no-audit --no-fund
+	touch $@
 
 $(TELEMETRYGEN):
 	GOBIN=$(BIN) $(GO) install github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen@v0.161.0
