@@ -29,7 +29,9 @@ func (s jsSpan) ms(t string) int64 {
 
 // jsViews builds the call tree of each trace from the spans' parent ids, children by start.
 func jsViews(spans []jsSpan) map[string]*plumelogtest.Call {
-	slices.SortStableFunc(spans, func(a, b jsSpan) int { return strings.Compare(fmt.Sprintf("%020s", a.Start), fmt.Sprintf("%020s", b.Start)) })
+	slices.SortStableFunc(spans, func(a, b jsSpan) int {
+		return strings.Compare(fmt.Sprintf("%020s", a.Start), fmt.Sprintf("%020s", b.Start))
+	})
 	calls := map[string]*plumelogtest.Call{}
 	for _, s := range spans {
 		calls[s.SpanID] = &plumelogtest.Call{Method: s.Name, AppName: "node-shop", Start: s.ms(s.Start), End: s.ms(s.End)}
