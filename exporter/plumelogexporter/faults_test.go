@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -80,8 +81,14 @@ func startFaultExporter(t *testing.T, mutate func(*Config)) *faultExporter {
 	cfg.Backoff.InitialInterval = 50 * time.Millisecond
 	cfg.Backoff.MaxInterval = 400 * time.Millisecond
 	mutate(cfg)
-	require.NoError(t, cfg.Validate())
+	return startFaultExporterConfig(t, cfg)
+}
 
+// startFaultExporterConfig starts an exporter with cfg, created through the factory as a
+// collector does, whose logs and status reports the test can read.
+func startFaultExporterConfig(t *testing.T, cfg component.Config) *faultExporter {
+	t.Helper()
+	require.NoError(t, confmap.Validate(cfg))
 	tel := componenttest.NewTelemetry()
 	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
 	core, logs := observer.New(zapcore.DebugLevel)

@@ -1,0 +1,327 @@
+package plumelogexporter
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componentstatus"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/plumelog-otel/otelcol-plumelog/internal/faulttest"
+	"github.com/plumelog-otel/otelcol-plumelog/internal/redistest"
+)
+
+// The network fault tests put a Toxiproxy proxy between the exporter and a real redis-server
+// and break the link while a steady stream of records flows: sent (accepted by ConsumeLogs) =
+// distinct records delivered + records counted as dropped, with duplicates counted by the id
+// each record carries and reported.
+
+// settings are exporter settings keyed by their YAML keys, as in a collector config.
+type settings map[string]any
+
+// netFaultSettings keep the fault tests short: fast backoff and flushes, timeouts well above
+// what a loaded machine needs, and a buffer small enough to show back-pressure.
+func netFaultSettings(endpoint string) settings {
+	return settings{
+		"endpoint":       endpoint,
+		"flush_interval": "50ms",
+		"dial_timeout":   "1s",
+		"read_timeout":   "1s",
+		"write_timeout":  "1s",
+		"max_retries":    30,
+		"backoff":        map[string]any{"initial_interval": "50ms", "max_interval": "400ms"},
+		"buffer":         map[string]any{"max_records": 5000},
+	}
+}
+
+// startExporterWith starts an exporter created through the factory with the default config
+// overlaid by each layer of settings in turn.
+func startExporterWith(t *testing.T, layers ...settings) *faultExporter {
+	t.Helper()
+	conf := confmap.New()
+	for _, l := range layers {
+		require.NoError(t, conf.Merge(confmap.NewFromStringMap(l)))
+	}
+	cfg := NewFactory().CreateDefaultConfig()
+	require.NoError(t, conf.Unmarshal(cfg))
+	return startFaultExporterConfig(t, cfg)
+}
+
+// heldRecords is the exporter's queue_size gauge: records pending, in flight or awaiting a retry.
+func (f *faultExporter) heldRecords(t *testing.T) int64 {
+	t.Helper()
+	m, err := f.telemetry.GetMetric("otelcol_plumelog_exporter_queue_size")
+	require.NoError(t, err)
+	return m.Data.(metricdata.Gauge[int64]).DataPoints[0].Value
+}
+
+// watch samples the exporter while a fault lasts.
+type watch struct {
+	stopc chan struct{}
+	done  sync.WaitGroup
+	// Read after stop.
+	maxHeld int64
+	// statuses are the component statuses reported while the watch ran.
+	statuses []componentstatus.Status
+}
+
+func (f *faultExporter) watch(t *testing.T) *watch {
+	w := &watch{stopc: make(chan struct{})}
+	w.done.Go(func() {
+		for {
+			w.maxHeld = max(w.maxHeld, f.heldRecords(t))
+			select {
+			case <-w.stopc:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	})
+	return w
+}
+
+func (w *watch) stop() {
+	close(w.stopc)
+	w.done.Wait()
+}
+
+// accounting is one run's outcome, as the reliability table reports it.
+type accounting struct {
+	sent, refused, distinct, duplicates, dropped int
+	retried, flushes                             int64
+}
+
+func (a accounting) String() string {
+	return fmt.Sprintf("sent %d, delivered %d distinct, %d duplicates, dropped %d, refused %d (back-pressure), retried %d, batches %d",
+		a.sent, a.distinct, a.duplicates, a.dropped, a.refused, a.retried, a.flushes)
+}
+
+// account reads the list back and checks what holds whatever the fault: no refused record was
+// delivered, and every accepted record was delivered or counted as dropped. inDoubt bounds the
+// records that were both dropped and delivered: a write whose reply was lost may have run.
+func (f *faultExporter) account(t *testing.T, rdb *redis.Client, s *streaming, inDoubt int) accounting {
+	t.Helper()
+	counts := delivered(t, rdb)
+	a := accounting{
+		sent: len(s.accepted), refused: len(s.refused), distinct: len(counts), duplicates: duplicates(counts),
+		dropped: f.dropped(t, ""), retried: sumValue(t, f.telemetry, "records_retried"), flushes: sumValue(t, f.telemetry, "flushes"),
+	}
+	for _, id := range s.refused {
+		require.Zero(t, counts[id], "record %d was refused but delivered", id)
+	}
+	lost := 0
+	for _, id := range s.accepted {
+		if counts[id] == 0 {
+			lost++
+		}
+	}
+	assert.LessOrEqual(t, lost, a.dropped, "every accepted record is delivered or counted as dropped")
+	assert.Len(t, counts, a.sent-lost, "nothing but accepted records is delivered")
+	assert.LessOrEqual(t, a.distinct+a.dropped-a.sent, inDoubt, "records both dropped and delivered")
+	return a
+}
+
+// TestNetFaults runs each network fault for a while in the middle of a steady stream of 1,000
+// records a second, heals it, and accounts for every record. No fault lasts as long as the
+// retry budget (31 attempts, each bounded by the 1 s timeouts, with backoff up to 400 ms), so
+// nothing may be dropped.
+func TestNetFaults(t *testing.T) {
+	const batchSize = 100
+	for _, tt := range []struct {
+		name string
+		// fault breaks the link for how long; heal undoes it.
+		fault func(p *faulttest.Proxy)
+		heal  func(p *faulttest.Proxy)
+		hold  time.Duration
+		// failing: batches fail while the fault lasts, so the exporter reports a recoverable
+		// error, then OK; otherwise it reports nothing and retries nothing.
+		failing bool
+		// dupBatches bounds the batches that may arrive twice: those whose command ran while
+		// the reply was lost.
+		dupBatches int
+		extra      settings
+	}{
+		{
+			name:  "latency 200ms ± 50ms on every reply for 10s",
+			fault: func(p *faulttest.Proxy) { p.Add("latency", faulttest.Downstream, faulttest.Latency(200, 50)) },
+			heal:  func(p *faulttest.Proxy) { p.Remove("latency") },
+			hold:  10 * time.Second,
+			// Far above 250 ms, so that no command times out even on a loaded machine.
+			extra: settings{"read_timeout": "3s"},
+		},
+		{
+			name:  "bandwidth 8 KB/s for 5s",
+			fault: func(p *faulttest.Proxy) { p.AddBoth("bandwidth", faulttest.Bandwidth(8)) },
+			heal:  func(p *faulttest.Proxy) { p.RemoveBoth("bandwidth") },
+			hold:  5 * time.Second,
+			// A batch of 20 messages of about 250 bytes crosses the link in under a second,
+			// well within read_timeout; the buffer of 500 records fills and pushes back.
+			extra: settings{"batch_size": 20, "read_timeout": "3s", "buffer": map[string]any{"max_records": 500}},
+		},
+		{
+			name:       "black hole both ways for 3s, longer than the timeouts",
+			fault:      func(p *faulttest.Proxy) { p.AddBoth("blackhole", faulttest.BlackHole()) },
+			heal:       func(p *faulttest.Proxy) { p.RemoveBoth("blackhole") },
+			hold:       3 * time.Second,
+			failing:    true,
+			dupBatches: 1,
+		},
+		{
+			name:    "commands reset (RST) for 2s",
+			fault:   func(p *faulttest.Proxy) { p.Add("reset", faulttest.Upstream, faulttest.ResetPeer(0)) },
+			heal:    func(p *faulttest.Proxy) { p.Remove("reset") },
+			hold:    2 * time.Second,
+			failing: true,
+		},
+		{
+			name:    "replies reset (RST) after the command ran, for 2s",
+			fault:   func(p *faulttest.Proxy) { p.Add("reset", faulttest.Downstream, faulttest.ResetPeer(0)) },
+			heal:    func(p *faulttest.Proxy) { p.Remove("reset") },
+			hold:    2 * time.Second,
+			failing: true,
+			// A new connection fails at its handshake, before any RPUSH: only the batch on
+			// the connection open when the resets began can have run.
+			dupBatches: 1,
+		},
+		{
+			name: "connections cut mid-command for 2s",
+			fault: func(p *faulttest.Proxy) {
+				p.Add("cut", faulttest.Upstream, faulttest.Toxic{Type: "limit_data", Attributes: map[string]any{"bytes": 2000}})
+			},
+			heal:    func(p *faulttest.Proxy) { p.Remove("cut") },
+			hold:    2 * time.Second,
+			failing: true,
+			// Redis discards a command cut short; the cut can also fall after a command's last
+			// byte, and then only its reply is lost.
+			dupBatches: 1,
+		},
+		{
+			name:  "writes and replies sliced into 64-byte pieces for 3s",
+			fault: func(p *faulttest.Proxy) { p.AddBoth("slicer", faulttest.Slicer(64, 32, 10)) },
+			heal:  func(p *faulttest.Proxy) { p.RemoveBoth("slicer") },
+			hold:  3 * time.Second,
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := redistest.Start(t)
+			proxy := faulttest.Start(t, srv.Addr)
+			f := startExporterWith(t, netFaultSettings(proxy.Addr), settings{"batch_size": batchSize}, tt.extra)
+			maxRecords := 5000
+			if b, ok := tt.extra["buffer"].(map[string]any); ok {
+				maxRecords = b["max_records"].(int)
+			}
+
+			s := f.stream(10, 10*time.Millisecond)
+			time.Sleep(500 * time.Millisecond)
+			w := f.watch(t)
+			sentBefore, flushesBefore := sumValue(t, f.telemetry, "records_sent"), sumValue(t, f.telemetry, "flushes")
+			tt.fault(proxy)
+			time.Sleep(tt.hold)
+			flushesDuring := sumValue(t, f.telemetry, "flushes") - flushesBefore
+			sentDuring := sumValue(t, f.telemetry, "records_sent") - sentBefore
+			tt.heal(proxy)
+			time.Sleep(time.Second)
+			s.stop()
+			w.stop()
+			f.shutdown(t)
+
+			a := f.account(t, srv.Client(), s, 0)
+			t.Logf("%s: %s; held at most %d records; %d batches and %d records delivered during the fault",
+				tt.name, a, w.maxHeld, flushesDuring, sentDuring)
+			assert.Zero(t, a.dropped, "the fault was shorter than the retry budget")
+			assert.Equal(t, a.sent, a.distinct, "every accepted record was delivered")
+			assert.LessOrEqual(t, a.duplicates, tt.dupBatches*batchSize)
+			assert.LessOrEqual(t, w.maxHeld, int64(maxRecords), "the buffer limit holds")
+			if !tt.failing {
+				assert.Zero(t, a.retried, "the fault slowed batches without failing them")
+				assert.Empty(t, f.host.statuses())
+				assert.Positive(t, sentDuring, "records were delivered while the fault lasted")
+				return
+			}
+			assert.Positive(t, a.retried, "the fault failed batches")
+			assertStatusChanges(t, f.host.statuses())
+			// Each attempt waits at least the backoff after a failure, 50 ms at first: the
+			// exporter waits the fault out rather than spinning.
+			assert.LessOrEqual(t, flushesDuring, int64(tt.hold/(50*time.Millisecond)), "attempts while the fault lasted")
+		})
+	}
+}
+
+// TestNetFaultBlackHoleOutlastsRetryBudget swallows all traffic, without closing a connection,
+// for far longer than a record's retry budget: each batch that meets the black hole is tried
+// max_retries+1 times, each attempt ending at read_timeout, then dropped and counted, while the
+// records behind it wait their turn in the buffer and, once it is full, are refused. After the
+// black hole the exporter delivers again and reports OK.
+func TestNetFaultBlackHoleOutlastsRetryBudget(t *testing.T) {
+	t.Parallel()
+	const batchSize = 100
+	srv := redistest.Start(t)
+	proxy := faulttest.Start(t, srv.Addr)
+	// A record's budget: 3 attempts of at most 300 ms each and backoffs of 50 and 100 ms.
+	f := startExporterWith(t, netFaultSettings(proxy.Addr), settings{
+		"batch_size": batchSize, "max_retries": 2,
+		"dial_timeout": "300ms", "read_timeout": "300ms", "write_timeout": "300ms",
+	})
+
+	s := f.stream(10, 10*time.Millisecond)
+	time.Sleep(500 * time.Millisecond)
+	w := f.watch(t)
+	proxy.AddBoth("blackhole", faulttest.BlackHole())
+	start := time.Now()
+	require.Eventually(t, func() bool { return f.dropped(t, "retries_exhausted") > 0 }, 30*time.Second, 10*time.Millisecond)
+	firstDrop := time.Since(start)
+	time.Sleep(4 * time.Second)
+	proxy.RemoveBoth("blackhole")
+	time.Sleep(time.Second)
+	s.stop()
+	w.stop()
+	f.shutdown(t)
+
+	a := f.account(t, srv.Client(), s, batchSize)
+	t.Logf("black hole for %s: %s; first drop after %s; held at most %d records",
+		(firstDrop + 4*time.Second).Round(100*time.Millisecond), a, firstDrop.Round(10*time.Millisecond), w.maxHeld)
+	assert.Equal(t, a.dropped, f.dropped(t, "retries_exhausted"))
+	assert.Positive(t, a.refused, "the full buffer pushed back")
+	assert.LessOrEqual(t, w.maxHeld, int64(5000))
+	assertStatusChanges(t, f.host.statuses())
+}
+
+// TestNetFaultBlackHoleAtShutdown shuts the exporter down with a deadline while a black hole
+// swallows its writes: Shutdown returns by the deadline, not after read_timeout or the retry
+// budget, and drops what it still holds, counted with reason "shutdown".
+func TestNetFaultBlackHoleAtShutdown(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	proxy := faulttest.Start(t, srv.Addr)
+	// The defaults' 3 s read_timeout and a long retry budget: only the deadline can end it.
+	f := startExporterWith(t, netFaultSettings(proxy.Addr), settings{"read_timeout": "3s", "write_timeout": "3s"})
+
+	s := f.stream(10, 10*time.Millisecond)
+	time.Sleep(500 * time.Millisecond)
+	proxy.AddBoth("blackhole", faulttest.BlackHole())
+	time.Sleep(time.Second)
+	s.stop()
+
+	const deadline = 500 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	start := time.Now()
+	err := f.exp.Shutdown(ctx)
+	took := time.Since(start)
+	require.Error(t, err, "records were dropped at the deadline")
+
+	a := f.account(t, srv.Client(), s, 100)
+	t.Logf("Shutdown with a %s deadline during a black hole returned after %s: %s",
+		deadline, took.Round(time.Millisecond), a)
+	assert.Less(t, took, deadline+time.Second, "Shutdown keeps its deadline")
+	assert.Positive(t, f.dropped(t, "shutdown"))
+	assert.Equal(t, a.dropped, f.dropped(t, "shutdown"), "nothing ran out of retries")
+}
