@@ -172,7 +172,7 @@ func (s *streaming) stop() {
 
 // delivered reads the whole list, checks every element against the wire contract, and
 // returns how often each id arrived.
-func delivered(t *testing.T, rdb *redis.Client) map[int]int {
+func delivered(t *testing.T, rdb redis.Cmdable) map[int]int {
 	t.Helper()
 	elements, err := rdb.LRange(context.Background(), "plume_log_list", 0, -1).Result()
 	require.NoError(t, err)

@@ -28,9 +28,8 @@ type settings map[string]any
 
 // netFaultSettings keep the fault tests short: fast backoff and flushes, timeouts well above
 // what a loaded machine needs, and a buffer small enough to show back-pressure.
-func netFaultSettings(endpoint string) settings {
+func netFaultSettings() settings {
 	return settings{
-		"endpoint":       endpoint,
 		"flush_interval": "50ms",
 		"dial_timeout":   "1s",
 		"read_timeout":   "1s",
@@ -106,7 +105,7 @@ func (a accounting) String() string {
 // account reads the list back and checks what holds whatever the fault: no refused record was
 // delivered, and every accepted record was delivered or counted as dropped. inDoubt bounds the
 // records that were both dropped and delivered: a write whose reply was lost may have run.
-func (f *faultExporter) account(t *testing.T, rdb *redis.Client, s *streaming, inDoubt int) accounting {
+func (f *faultExporter) account(t *testing.T, rdb redis.Cmdable, s *streaming, inDoubt int) accounting {
 	t.Helper()
 	counts := delivered(t, rdb)
 	a := accounting{
@@ -213,7 +212,7 @@ func TestNetFaults(t *testing.T) {
 			t.Parallel()
 			srv := redistest.Start(t)
 			proxy := faulttest.Start(t, srv.Addr)
-			f := startExporterWith(t, netFaultSettings(proxy.Addr), settings{"batch_size": batchSize}, tt.extra)
+			f := startExporterWith(t, netFaultSettings(), settings{"endpoint": proxy.Addr}, settings{"batch_size": batchSize}, tt.extra)
 			maxRecords := 5000
 			if b, ok := tt.extra["buffer"].(map[string]any); ok {
 				maxRecords = b["max_records"].(int)
@@ -266,7 +265,7 @@ func TestNetFaultBlackHoleOutlastsRetryBudget(t *testing.T) {
 	srv := redistest.Start(t)
 	proxy := faulttest.Start(t, srv.Addr)
 	// A record's budget: 3 attempts of at most 300 ms each and backoffs of 50 and 100 ms.
-	f := startExporterWith(t, netFaultSettings(proxy.Addr), settings{
+	f := startExporterWith(t, netFaultSettings(), settings{"endpoint": proxy.Addr}, settings{
 		"batch_size": batchSize, "max_retries": 2,
 		"dial_timeout": "300ms", "read_timeout": "300ms", "write_timeout": "300ms",
 	})
@@ -302,7 +301,7 @@ func TestNetFaultBlackHoleAtShutdown(t *testing.T) {
 	srv := redistest.Start(t)
 	proxy := faulttest.Start(t, srv.Addr)
 	// The defaults' 3 s read_timeout and a long retry budget: only the deadline can end it.
-	f := startExporterWith(t, netFaultSettings(proxy.Addr), settings{"read_timeout": "3s", "write_timeout": "3s"})
+	f := startExporterWith(t, netFaultSettings(), settings{"endpoint": proxy.Addr}, settings{"read_timeout": "3s", "write_timeout": "3s"})
 
 	s := f.stream(10, 10*time.Millisecond)
 	time.Sleep(500 * time.Millisecond)
