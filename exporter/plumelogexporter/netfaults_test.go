@@ -324,3 +324,70 @@ func TestNetFaultBlackHoleAtShutdown(t *testing.T) {
 	assert.Positive(t, f.dropped(t, "shutdown"))
 	assert.Equal(t, a.dropped, f.dropped(t, "shutdown"), "nothing ran out of retries")
 }
+
+// TestNetFaultProxyDownAtStart starts the exporter while nothing listens at its endpoint, the
+// proxy being down, streams records, and brings the proxy up: the exporter starts anyway,
+// reports a recoverable error naming the refused connection, then delivers everything and
+// reports OK.
+func TestNetFaultProxyDownAtStart(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	proxy := faulttest.Start(t, srv.Addr)
+	proxy.Down()
+	f := startExporterWith(t, netFaultSettings(), settings{"endpoint": proxy.Addr})
+
+	s := f.stream(10, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return len(f.host.statuses()) == 1 }, 30*time.Second, 10*time.Millisecond)
+	assert.ErrorContains(t, f.host.event(0).Err(), "connection refused")
+	time.Sleep(2 * time.Second)
+	proxy.Up()
+	time.Sleep(time.Second)
+	s.stop()
+	f.shutdown(t)
+
+	a := f.account(t, srv.Client(), s, 0)
+	t.Logf("proxy down at start for 2s: %s", a)
+	assert.Zero(t, a.dropped)
+	assert.Equal(t, a.sent, a.distinct)
+	assert.Zero(t, a.duplicates, "a refused connection runs nothing")
+	assert.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError, componentstatus.StatusOK}, f.host.statuses())
+}
+
+// TestNetFaultBatchSlowerThanReadTimeout sends batches that take longer to cross a slow link
+// than read_timeout allows. Each attempt times out while its command is still on the way; the
+// command arrives and runs all the same, and so does every retry: the records arrive several
+// times and are counted as dropped once their retries run out. Delivery stays at least once,
+// and the dropped count is an upper bound on what was lost; the cure is a read_timeout that
+// covers a batch's bytes at the link's speed, or smaller batches.
+func TestNetFaultBatchSlowerThanReadTimeout(t *testing.T) {
+	t.Parallel()
+	const records, maxRetries = 80, 2
+	srv := redistest.Start(t)
+	proxy := faulttest.Start(t, srv.Addr)
+	// A batch of 40 messages of about 250 bytes takes about 2.5 s at 4 KB/s.
+	proxy.Add("bandwidth", faulttest.Upstream, faulttest.Bandwidth(4))
+	f := startExporterWith(t, netFaultSettings(), settings{
+		"endpoint": proxy.Addr, "batch_size": 40, "max_retries": maxRetries, "read_timeout": "1s", "mode": "strict",
+	})
+	require.NoError(t, f.exp.ConsumeLogs(context.Background(), numberedLogs(0, records)))
+	f.next = records
+	f.shutdown(t)
+	require.Equal(t, records, f.dropped(t, "retries_exhausted"), "every attempt timed out")
+
+	// The proxy still carries the timed-out commands; wait until the list stops growing.
+	rdb := srv.Client()
+	var n int64
+	require.Eventually(t, func() bool {
+		before := n
+		n = rdb.LLen(context.Background(), "plume_log_list").Val()
+		return n > 0 && n == before
+	}, time.Minute, 3*time.Second)
+	counts := delivered(t, rdb)
+	t.Logf("%d records in batches slower than read_timeout: delivered %d distinct, %d duplicates, %d counted as dropped",
+		records, len(counts), duplicates(counts), f.dropped(t, ""))
+	assert.Len(t, counts, records, "every record arrived, though counted as dropped")
+	assert.Positive(t, duplicates(counts), "retries of commands that ran")
+	for id, c := range counts {
+		assert.LessOrEqual(t, c, maxRetries+1, "record %d arrived more often than it was sent", id)
+	}
+}
