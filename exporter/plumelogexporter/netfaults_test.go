@@ -160,8 +160,9 @@ func TestNetFaults(t *testing.T) {
 			fault: func(p *faulttest.Proxy) { p.AddBoth("bandwidth", faulttest.Bandwidth(8)) },
 			heal:  func(p *faulttest.Proxy) { p.RemoveBoth("bandwidth") },
 			hold:  5 * time.Second,
-			// A batch of 20 messages of about 250 bytes crosses the link in under a second,
-			// well within read_timeout; the buffer of 500 records fills and pushes back.
+			// A batch of 20 messages of about 280 bytes on the wire crosses the link in under
+			// a second, well within read_timeout; the buffer of 500 records fills and pushes
+			// back.
 			extra: settings{"batch_size": 20, "read_timeout": "3s", "buffer": map[string]any{"max_records": 500}},
 		},
 		{
@@ -268,6 +269,7 @@ func TestNetFaultBlackHoleOutlastsRetryBudget(t *testing.T) {
 	f := startExporterWith(t, netFaultSettings(), settings{"endpoint": proxy.Addr}, settings{
 		"batch_size": batchSize, "max_retries": 2,
 		"dial_timeout": "300ms", "read_timeout": "300ms", "write_timeout": "300ms",
+		"buffer": map[string]any{"max_records": 1000},
 	})
 
 	s := f.stream(10, 10*time.Millisecond)
@@ -289,7 +291,7 @@ func TestNetFaultBlackHoleOutlastsRetryBudget(t *testing.T) {
 		(firstDrop + 4*time.Second).Round(100*time.Millisecond), a, firstDrop.Round(10*time.Millisecond), w.maxHeld)
 	assert.Equal(t, a.dropped, f.dropped(t, "retries_exhausted"))
 	assert.Positive(t, a.refused, "the full buffer pushed back")
-	assert.LessOrEqual(t, w.maxHeld, int64(5000))
+	assert.LessOrEqual(t, w.maxHeld, int64(1000))
 	assertStatusChanges(t, f.host.statuses())
 }
 
@@ -364,7 +366,7 @@ func TestNetFaultBatchSlowerThanReadTimeout(t *testing.T) {
 	const records, maxRetries = 80, 2
 	srv := redistest.Start(t)
 	proxy := faulttest.Start(t, srv.Addr)
-	// A batch of 40 messages of about 250 bytes takes about 2.5 s at 4 KB/s.
+	// A batch of 40 messages of about 280 bytes on the wire takes about 3 s at 4 KB/s.
 	proxy.Add("bandwidth", faulttest.Upstream, faulttest.Bandwidth(4))
 	f := startExporterWith(t, netFaultSettings(), settings{
 		"endpoint": proxy.Addr, "batch_size": 40, "max_retries": maxRetries, "read_timeout": "1s", "mode": "strict",
@@ -390,4 +392,36 @@ func TestNetFaultBatchSlowerThanReadTimeout(t *testing.T) {
 	for id, c := range counts {
 		assert.LessOrEqual(t, c, maxRetries+1, "record %d arrived more often than it was sent", id)
 	}
+}
+
+// TestNetFaultBlackHoleAtShutdownWithoutDeadline shuts the exporter down without a deadline,
+// as the collector does on SIGTERM, while it holds ten batches and a black hole swallows its
+// writes: Shutdown lasts about one retry budget, not one per batch held, and every record it
+// could not write is dropped and counted.
+func TestNetFaultBlackHoleAtShutdownWithoutDeadline(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	proxy := faulttest.Start(t, srv.Addr)
+	// A record's budget: 3 attempts of at most 300 ms each, and backoffs of 50 and 100 ms.
+	f := startExporterWith(t, netFaultSettings(), settings{
+		"endpoint": proxy.Addr, "max_retries": 2, "dial_timeout": "300ms", "read_timeout": "300ms", "write_timeout": "300ms",
+	})
+	rdb := srv.Client()
+	before := f.send(t, 200)
+	require.Eventually(t, func() bool { return rdb.LLen(context.Background(), "plume_log_list").Val() == int64(before) },
+		30*time.Second, 10*time.Millisecond)
+	proxy.AddBoth("blackhole", faulttest.BlackHole())
+	held := f.send(t, 1000)
+	require.Equal(t, 1000, held)
+
+	start := time.Now()
+	f.shutdown(t)
+	took := time.Since(start)
+	counts := delivered(t, rdb)
+	t.Logf("Shutdown without a deadline during a black hole, %d records held, returned after %s; delivered %d, dropped %d",
+		held, took.Round(time.Millisecond), len(counts), f.dropped(t, ""))
+	assert.Less(t, took, 5*time.Second, "Shutdown lasts about one retry budget")
+	assert.Len(t, counts, before)
+	assert.Zero(t, duplicates(counts))
+	assert.Equal(t, held, f.dropped(t, "retries_exhausted"), "sent = delivered + dropped")
 }

@@ -98,6 +98,11 @@ type Batcher struct {
 	gate     time.Duration // nothing leaves before this time, after a transient failure
 	closing  bool
 	abortErr error
+	// givingUp is set when a batch uses up its retries during Shutdown: Redis stayed out of
+	// reach for a whole retry budget, and the records behind it are given up at once rather
+	// than each waiting a budget of its own. giveUpErr is the error that ended the budget.
+	givingUp  bool
+	giveUpErr error
 	// shutdownDropped counts the records dropped because Shutdown's deadline passed.
 	shutdownDropped int
 	// waiting holds the Adds that wait for room, in arrival order. Freed room goes to the
@@ -363,7 +368,7 @@ func (b *Batcher) dispatch() {
 	cut := make([]*batch, 0, b.cfg.Concurrency)
 	for {
 		b.mu.Lock()
-		if b.aborting.Load() && b.pending.len() > 0 {
+		if (b.aborting.Load() || b.givingUp) && b.pending.len() > 0 {
 			b.dropPendingLocked()
 		}
 		now := b.now()
@@ -389,20 +394,36 @@ func (b *Batcher) dispatch() {
 	}
 }
 
-// dropPendingLocked drops every pending record once Shutdown's deadline has passed. It
-// releases mu while it tells the observer, which hears of the drop before the room is freed,
-// as for every other outcome; only the dispatcher pops, so the n records counted are still
-// there when it takes mu back.
+// dropPendingLocked gives up every pending record: with DropShutdown once Shutdown's deadline
+// has passed, else as retries exhausted (see givingUp), which hands the records of AddAndWait
+// callers back to them rather than dropping them. It releases mu while it tells the observer,
+// which hears of the drop before the room is freed, as for every other outcome.
 func (b *Batcher) dropPendingLocked() {
-	n, cause := b.pending.len(), b.abortErr
-	b.mu.Unlock()
-	b.obs.Dropped(n, DropShutdown, cause)
-	b.mu.Lock()
-	for range n {
-		it := b.pending.popFront()
-		b.releaseLocked(&it, DropShutdown, cause)
+	reason, cause := DropShutdown, b.abortErr
+	if !b.aborting.Load() {
+		reason, cause = DropRetriesExhausted, b.giveUpErr
 	}
-	b.shutdownDropped += n
+	items := make([]item, 0, b.pending.len())
+	for b.pending.len() > 0 {
+		items = append(items, b.pending.popFront())
+	}
+	dropped := 0
+	for i := range items {
+		if reason == DropShutdown || items[i].waiter == nil {
+			dropped++
+		}
+	}
+	b.mu.Unlock()
+	if dropped > 0 {
+		b.obs.Dropped(dropped, reason, cause)
+	}
+	b.mu.Lock()
+	for i := range items {
+		b.releaseLocked(&items[i], reason, cause)
+	}
+	if reason == DropShutdown {
+		b.shutdownDropped += len(items)
+	}
 }
 
 func (b *Batcher) cutLocked(now time.Duration, cut []*batch) []*batch {
@@ -417,7 +438,7 @@ func (b *Batcher) cutLocked(now time.Duration, cut []*batch) []*batch {
 
 // cutOneLocked cuts a batch for a free worker if a trigger holds, and returns nil otherwise.
 func (b *Batcher) cutOneLocked(now time.Duration) *batch {
-	if len(b.free) == 0 || b.pending.len() == 0 || now < b.gate || b.aborting.Load() {
+	if len(b.free) == 0 || b.pending.len() == 0 || now < b.gate || b.aborting.Load() || b.givingUp {
 		return nil
 	}
 	trigger := b.triggerLocked(now)
@@ -454,7 +475,7 @@ func (b *Batcher) nextWakeLocked(now time.Duration) (wait time.Duration, finishe
 	switch {
 	case b.pending.len() == 0:
 		return 0, b.closing && len(b.free) == b.cfg.Concurrency
-	case len(b.free) == 0 || b.aborting.Load():
+	case len(b.free) == 0 || b.aborting.Load() || b.givingUp:
 		return 0, false // a worker that finishes wakes the dispatcher
 	case now < b.gate:
 		return b.gate - now, false
@@ -557,6 +578,11 @@ func (b *Batcher) settle(bt *batch, err error, latencies []time.Duration) ([]tim
 		// records never starve the retries.
 		b.pending.pushFront(retry)
 		released -= len(retry)
+		if b.closing && len(retry) < len(items) && !b.givingUp {
+			// Otherwise a SIGTERM during an outage would last one retry budget per batch
+			// held, hours with a full buffer: the collector gives Shutdown no deadline.
+			b.givingUp, b.giveUpErr = true, err
+		}
 	}
 	if released > 0 {
 		b.grantLocked()
