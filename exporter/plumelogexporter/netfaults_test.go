@@ -373,8 +373,9 @@ func TestNetFaultBatchSlowerThanReadTimeout(t *testing.T) {
 	})
 	require.NoError(t, f.exp.ConsumeLogs(context.Background(), numberedLogs(0, records)))
 	f.next = records
+	require.Eventually(t, func() bool { return f.dropped(t, "retries_exhausted") == records }, time.Minute, 10*time.Millisecond,
+		"every attempt of every batch timed out")
 	f.shutdown(t)
-	require.Equal(t, records, f.dropped(t, "retries_exhausted"), "every attempt timed out")
 
 	// The proxy still carries the timed-out commands; wait until the list stops growing.
 	rdb := srv.Client()
