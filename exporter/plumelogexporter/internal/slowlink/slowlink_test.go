@@ -191,9 +191,10 @@ func TestSlowLinkMemory(t *testing.T) {
 	assert.Positive(t, l.refused, "the full buffer pushed back")
 	for _, s := range l.samples {
 		require.LessOrEqual(t, s.held, int64(maxRecords), "held records at %s", s.at)
-		// The held messages, their queue entries and the garbage of refused requests
-		// between two collections.
-		require.Less(t, s.heap, uint64(4*maxBytes+8<<20), "heap in use at %s", s.at)
+		// The held messages, their queue entries, and the garbage of refused requests that
+		// the next collection frees: the heap may double between collections. The minute's
+		// refused requests, kept, would be about 70 MiB of messages alone.
+		require.Less(t, s.heap, uint64(10*maxBytes), "heap in use at %s", s.at)
 		// Generous for the race detector, which doubles what the heap costs.
 		require.Less(t, s.rss, baseRSS+96<<20, "resident memory at %s", s.at)
 	}
