@@ -291,6 +291,9 @@ func TestNetFaultBlackHoleOutlastsRetryBudget(t *testing.T) {
 	t.Logf("black hole for %s: %s; first drop after %s; held at most %d records",
 		(firstDrop + 4*time.Second).Round(100*time.Millisecond), a, firstDrop.Round(10*time.Millisecond), w.maxHeld)
 	assert.Equal(t, a.dropped, f.dropped(t, "retries_exhausted"))
+	// Three attempts, the first of which may have begun just before the black hole, each
+	// waiting read_timeout, and backoffs of 50 and 100 ms less 20 % jitter.
+	assert.GreaterOrEqual(t, firstDrop, 700*time.Millisecond, "records were dropped before their retries ran out")
 	assert.Positive(t, a.refused, "the full buffer pushed back")
 	assert.LessOrEqual(t, w.maxHeld, int64(1000))
 	assertStatusChanges(t, f.host.statuses())
