@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -81,8 +82,14 @@ func startFaultExporter(t *testing.T, mutate func(*Config)) *faultExporter {
 	cfg.Batching.Backoff.InitialInterval = 50 * time.Millisecond
 	cfg.Batching.Backoff.MaxInterval = 400 * time.Millisecond
 	mutate(cfg)
-	require.NoError(t, cfg.Validate())
+	return startFaultExporterConfig(t, cfg)
+}
 
+// startFaultExporterConfig starts an exporter with cfg, created through the factory as a
+// collector does, whose logs and status reports the test can read.
+func startFaultExporterConfig(t *testing.T, cfg component.Config) *faultExporter {
+	t.Helper()
+	require.NoError(t, confmap.Validate(cfg))
 	tel := componenttest.NewTelemetry()
 	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
 	core, logs := observer.New(zapcore.DebugLevel)
@@ -166,7 +173,7 @@ func (s *streaming) stop() {
 
 // delivered reads the whole list, checks every element against the wire contract, and
 // returns how often each id arrived.
-func delivered(t *testing.T, rdb *redis.Client) map[int]int {
+func delivered(t *testing.T, rdb redis.Cmdable) map[int]int {
 	t.Helper()
 	elements, err := rdb.LRange(context.Background(), "plume_log_list", 0, -1).Result()
 	require.NoError(t, err)

@@ -17,12 +17,18 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // Config is what a caller changes in the collector's config and command line.
 type Config struct {
 	// Exporter is the plumelog exporter's settings, indented under `plumelog:`.
 	Exporter string
+	// ExporterSettings are more settings of the plumelog exporter, keyed by their YAML keys
+	// (nested maps for nested keys). They go to a config file of their own, which the
+	// collector merges over the main one.
+	ExporterSettings map[string]any
 	// Extensions are more extensions, indented under `extensions:`, and ExtensionIDs the
 	// names the service enables.
 	Extensions   string
@@ -146,10 +152,28 @@ service:
 		return nil, err
 	}
 	c.args = append(c.args, "--config", path)
+	if err := c.addExporterSettings(dir, cfg.ExporterSettings); err != nil {
+		return nil, err
+	}
 	if err := c.start(); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// addExporterSettings writes a config file that holds only the plumelog exporter's settings,
+// if there are any, for the collector to merge over the main one.
+func (c *Collector) addExporterSettings(dir string, settings map[string]any) error {
+	if settings == nil {
+		return nil
+	}
+	data, err := yaml.Marshal(map[string]any{"exporters": map[string]any{"plumelog": settings}})
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(dir, "exporter.yaml")
+	c.args = append(c.args, "--config", path)
+	return os.WriteFile(path, data, 0o600)
 }
 
 // start runs the binary and waits until it is healthy.

@@ -11,7 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Cluster is a Redis Cluster of masters without replicas, every slot assigned.
+// Cluster is a Redis Cluster, every slot assigned, its masters with or without replicas.
 type Cluster struct {
 	Nodes []*Server
 	// Addrs are the nodes' host:port addresses, in the order of Nodes.
@@ -20,14 +20,22 @@ type Cluster struct {
 	t testing.TB
 }
 
-// StartCluster starts n cluster-enabled redis-servers, joins them into one cluster with
-// redis-cli --cluster create, waits until every node reports the cluster ok, and stops them
-// when the test ends. Extra directives apply to every node.
+// StartCluster starts n cluster-enabled redis-servers, joins them into one cluster of masters
+// with redis-cli --cluster create, waits until every node reports the cluster ok, and stops
+// them when the test ends. Extra directives apply to every node.
 func StartCluster(t testing.TB, n int, args ...string) *Cluster {
+	t.Helper()
+	return StartReplicatedCluster(t, n, 0, args...)
+}
+
+// StartReplicatedCluster is StartCluster with replicas replicas of each of the masters. A
+// node that stops answering for two seconds (cluster-node-timeout) is failed over to its
+// replica.
+func StartReplicatedCluster(t testing.TB, masters, replicas int, args ...string) *Cluster {
 	t.Helper()
 	cli := Require(t, "redis-cli")
 	c := &Cluster{t: t}
-	for range n {
+	for range masters * (1 + replicas) {
 		// The bus port is set explicitly: the default, port+10000, may be taken or out of range.
 		nodeArgs := append([]string{
 			"--cluster-enabled", "yes",
@@ -39,11 +47,16 @@ func StartCluster(t testing.TB, n int, args ...string) *Cluster {
 		c.Addrs = append(c.Addrs, s.Addr)
 	}
 	create := append([]string{"--cluster", "create"}, c.Addrs...)
-	create = append(create, "--cluster-replicas", "0", "--cluster-yes")
+	create = append(create, "--cluster-replicas", strconv.Itoa(replicas), "--cluster-yes")
 	if out, err := exec.Command(cli, create...).CombinedOutput(); err != nil {
 		t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
 	}
 	c.WaitOK()
+	for _, s := range c.Nodes {
+		if role(s.Client()) == "slave" {
+			s.WaitForSync()
+		}
+	}
 	return c
 }
 
@@ -138,4 +151,64 @@ func (c *Cluster) MoveSlot(key string, midway func()) *Server {
 	}
 	c.WaitOK()
 	return to
+}
+
+// ReplicaOf returns a replica of master.
+func (c *Cluster) ReplicaOf(master *Server) *Server {
+	c.t.Helper()
+	ctx := context.Background()
+	rdb := master.Client()
+	id, err := rdb.ClusterMyID(ctx).Result()
+	if err != nil {
+		c.t.Fatalf("CLUSTER MYID on %s: %v", master, err)
+	}
+	// One line per replica: <id> <ip:port@busport> <flags> <master id> ...
+	lines, err := rdb.Do(ctx, "CLUSTER", "REPLICAS", id).StringSlice()
+	if err != nil {
+		c.t.Fatalf("CLUSTER REPLICAS on %s: %v", master, err)
+	}
+	for _, line := range lines {
+		fields := strings.Fields(line)
+		if len(fields) < 2 {
+			continue
+		}
+		addr, _, _ := strings.Cut(fields[1], "@")
+		for _, s := range c.Nodes {
+			if s.Addr == addr {
+				return s
+			}
+		}
+	}
+	c.t.Fatalf("no replica of %s among %q", master, lines)
+	return nil
+}
+
+// WaitForPromotion waits until replica is a master that serves key and reports the cluster
+// ok, as after a failover.
+func (c *Cluster) WaitForPromotion(replica *Server, key string, timeout time.Duration) {
+	c.t.Helper()
+	ctx := context.Background()
+	rdb := replica.Client()
+	deadline := time.Now().Add(timeout)
+	for {
+		info, err := rdb.ClusterInfo(ctx).Result()
+		// A node that does not serve the key's slot answers LLEN with MOVED.
+		if err == nil && role(rdb) == "master" && strings.Contains(info, "cluster_state:ok") && rdb.LLen(ctx, key).Err() == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("%s not promoted within %s: %v\n%s", replica, timeout, err, info)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// role is the server's replication role, "master" or "slave", or "" when it does not answer.
+func role(rdb *redis.Client) string {
+	r, err := rdb.Do(context.Background(), "ROLE").Slice()
+	if err != nil || len(r) == 0 {
+		return ""
+	}
+	name, _ := r[0].(string)
+	return name
 }

@@ -2,6 +2,7 @@ package redistest
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"os"
 	"os/exec"
@@ -24,6 +25,15 @@ type SentinelOptions struct {
 	MasterPassword string
 	// Replicas is how many replicas the sentinels must know before StartSentinels returns.
 	Replicas int
+	// TLS, when set, makes the sentinels speak only TLS, to their clients, to each other and
+	// to the master and replicas (which StartReplicatedTLS starts).
+	TLS *SentinelTLS
+}
+
+// SentinelTLS is the certificate the sentinels present and the CA they trust.
+type SentinelTLS struct {
+	CA   *CA
+	Cert Cert
 }
 
 // Sentinels is a set of redis-sentinel processes watching one master. They declare the
@@ -35,6 +45,7 @@ type Sentinels struct {
 
 	t     testing.TB
 	opt   SentinelOptions
+	tls   *tls.Config
 	procs []*process
 }
 
@@ -54,17 +65,28 @@ func StartSentinels(t testing.TB, n int, masterAddr string, opt SentinelOptions)
 	for range n {
 		dir := t.TempDir()
 		p := strconv.Itoa(FreePort(t))
-		conf := []string{
-			"port " + p,
+		conf := []string{"port " + p}
+		if opt.TLS != nil {
+			s.tls = opt.TLS.CA.clientConfig(t, opt.TLS.Cert)
+			conf = []string{
+				"port 0", "tls-port " + p,
+				"tls-cert-file " + opt.TLS.Cert.CertFile, "tls-key-file " + opt.TLS.Cert.KeyFile,
+				"tls-ca-cert-file " + opt.TLS.CA.CertFile, "tls-auth-clients no",
+				// Also what makes a sentinel reach the master, the replicas and the other
+				// sentinels over TLS.
+				"tls-replication yes",
+			}
+		}
+		conf = append(conf,
 			"bind 127.0.0.1",
 			"daemonize no",
-			"dir " + dir,
-			"logfile " + filepath.Join(dir, "sentinel.log"),
+			"dir "+dir,
+			"logfile "+filepath.Join(dir, "sentinel.log"),
 			fmt.Sprintf("sentinel monitor %s %s %s %d", opt.MasterName, host, port, n/2+1),
 			fmt.Sprintf("sentinel down-after-milliseconds %s 1000", opt.MasterName),
 			// Also the wait before a new attempt after a failed election: keep it short.
 			fmt.Sprintf("sentinel failover-timeout %s 3000", opt.MasterName),
-		}
+		)
 		if opt.MasterPassword != "" {
 			conf = append(conf, fmt.Sprintf("sentinel auth-pass %s %s", opt.MasterName, opt.MasterPassword))
 		}
@@ -126,7 +148,7 @@ func (s *Sentinels) WaitForFailover(old string, timeout time.Duration) string {
 	for {
 		addr, err := s.MasterAddr(context.Background())
 		if err == nil && addr != old {
-			c := redis.NewClient(&redis.Options{Addr: addr, Password: s.opt.MasterPassword, MaxRetries: -1})
+			c := redis.NewClient(&redis.Options{Addr: addr, Password: s.opt.MasterPassword, MaxRetries: -1, TLSConfig: s.tls})
 			role, err := c.Do(context.Background(), "ROLE").Slice()
 			_ = c.Close()
 			if err == nil && len(role) > 0 && role[0] == "master" {
@@ -141,8 +163,12 @@ func (s *Sentinels) WaitForFailover(old string, timeout time.Duration) string {
 }
 
 func (s *Sentinels) client(addr string) *redis.SentinelClient {
-	return redis.NewSentinelClient(&redis.Options{Addr: addr, Password: s.opt.Password, MaxRetries: -1})
+	return redis.NewSentinelClient(&redis.Options{Addr: addr, Password: s.opt.Password, MaxRetries: -1, TLSConfig: s.tls})
 }
+
+// TLSConfig is how a client reaches the sentinels, and the servers they watch, over TLS; nil
+// without TLS.
+func (s *Sentinels) TLSConfig() *tls.Config { return s.tls }
 
 func (s *Sentinels) stop() {
 	for _, p := range s.procs {
@@ -159,6 +185,21 @@ func StartReplicated(t testing.TB, n int, args ...string) (master *Server, repli
 	host, port, _ := strings.Cut(master.Addr, ":")
 	for range n {
 		r := Start(t, append([]string{"--replicaof", host, port}, args...)...)
+		r.WaitForSync()
+		replicas = append(replicas, r)
+	}
+	return master, replicas
+}
+
+// StartReplicatedTLS is StartReplicated with servers that speak only TLS, replication
+// included, presenting cert and trusting ca. They ask no client certificate.
+func StartReplicatedTLS(t testing.TB, ca *CA, cert Cert, n int, args ...string) (master *Server, replicas []*Server) {
+	t.Helper()
+	args = append([]string{"--tls-auth-clients", "no", "--tls-replication", "yes"}, args...)
+	master = StartTLS(t, ca, cert, append([]string{"--repl-diskless-sync-delay", "0"}, args...)...)
+	host, port, _ := strings.Cut(master.Addr, ":")
+	for range n {
+		r := StartTLS(t, ca, cert, append([]string{"--replicaof", host, port}, args...)...)
 		r.WaitForSync()
 		replicas = append(replicas, r)
 	}

@@ -112,13 +112,6 @@ func StartTLS(t testing.TB, ca *CA, cert Cert, args ...string) *Server {
 	t.Helper()
 	Require(t, "redis-server")
 	port := strconv.Itoa(FreePort(t))
-	self := ca.Issue(t, "redistest-client")
-	pair, err := tls.X509KeyPair(self.CertPEM, self.KeyPEM)
-	if err != nil {
-		t.Fatalf("loading the test's client certificate: %v", err)
-	}
-	roots := x509.NewCertPool()
-	roots.AddCert(ca.cert)
 	s := &Server{
 		Addr: "127.0.0.1:" + port,
 		Dir:  t.TempDir(),
@@ -128,11 +121,24 @@ func StartTLS(t testing.TB, ca *CA, cert Cert, args ...string) *Server {
 			"--tls-cert-file", cert.CertFile, "--tls-key-file", cert.KeyFile,
 			"--tls-ca-cert-file", ca.CertFile,
 		}, args...),
-		tls: &tls.Config{RootCAs: roots, Certificates: []tls.Certificate{pair}, ServerName: cert.host, MinVersion: tls.VersionTLS12},
+		tls: ca.clientConfig(t, ca.Issue(t, "redistest-client")),
 	}
+	s.tls.ServerName = cert.host
 	s.start()
 	t.Cleanup(s.Stop)
 	return s
+}
+
+// clientConfig is how a test reaches a server of ca's over TLS, presenting cert.
+func (ca *CA) clientConfig(t testing.TB, cert Cert) *tls.Config {
+	t.Helper()
+	pair, err := tls.X509KeyPair(cert.CertPEM, cert.KeyPEM)
+	if err != nil {
+		t.Fatalf("loading certificate %s: %v", cert.CertFile, err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.cert)
+	return &tls.Config{RootCAs: roots, Certificates: []tls.Certificate{pair}, ServerName: cert.host, MinVersion: tls.VersionTLS12}
 }
 
 func newKey(t testing.TB) *ecdsa.PrivateKey {

@@ -346,7 +346,7 @@ func (e *env) takeSample(start time.Time) (sample, error) {
 	}
 	s.heap = int64(otelcoltest.Sum(m, "otelcol_process_runtime_heap_alloc_bytes"))
 	s.sys = int64(otelcoltest.Sum(m, "otelcol_process_runtime_total_sys_memory_bytes"))
-	s.queue = int64(otelcoltest.Sum(m, "otelcol_plumelog_exporter_queue_size"))
+	s.queue = int64(otelcoltest.Sum(m, "otelcol_plumelog_exporter_buffer_records"))
 	s.list = e.rdb.LLen(context.Background(), listKey).Val()
 	info := e.rdb.InfoMap(context.Background(), "memory").Item("Memory", "used_memory")
 	s.redisMem, _ = strconv.ParseInt(info, 10, 64)

@@ -46,6 +46,12 @@ type Batcher struct {
 	gate     time.Duration // nothing leaves before this time, after a transient failure
 	closing  bool
 	abortErr error
+	// givingUp is set when a batch uses up its retries during Shutdown: the destination stayed
+	// out of reach for a whole retry budget, and the records behind it are given up at once
+	// rather than each waiting a budget of its own. giveUpErr is the error that ended the
+	// budget.
+	givingUp  bool
+	giveUpErr error
 	// shutdownDropped counts the records dropped because Shutdown's deadline passed.
 	shutdownDropped int
 	// waiting holds the Adds that wait for room, in arrival order. Freed room goes to the

@@ -711,6 +711,42 @@ func TestShutdownDeadline(t *testing.T) {
 	}
 }
 
+// TestShutdownGivesUpAfterOneRetryBudget fails every send while Shutdown flushes several
+// batches: once the first batch has used up its retries, the others are given up at once, so
+// that Shutdown lasts one retry budget, not one per batch. Records of AddAndWait callers are
+// handed back to them instead.
+func TestShutdownGivesUpAfterOneRetryBudget(t *testing.T) {
+	cfg := testConfig(func(c *Config) { c.MaxRetries = 2 })
+	t.Run("dropped", func(t *testing.T) {
+		s := &sink{respond: func(context.Context, int) error { return errTransient }}
+		b, obs := start(t, cfg, s)
+		require.NoError(t, b.Add(context.Background(), records("r", 35)))
+		require.NoError(t, shutdown(t, b))
+		assert.Len(t, s.snapshot(), cfg.MaxRetries+1, "only the first batch was tried, MaxRetries+1 times")
+		assert.Equal(t, []drop{{10, DropRetriesExhausted, errTransient}, {25, DropRetriesExhausted, errTransient}}, obs.dropList())
+		n, bytes := b.Held()
+		assert.Zero(t, n)
+		assert.Zero(t, bytes)
+	})
+	t.Run("handed back", func(t *testing.T) {
+		s := &sink{respond: func(context.Context, int) error { return errTransient }}
+		b, obs := start(t, cfg, s)
+		errs := make(chan error, 2)
+		for _, n := range []int{10, 25} {
+			go func() { errs <- b.AddAndWait(context.Background(), records("r", n)) }()
+		}
+		require.Eventually(t, func() bool { n, _ := b.Held(); return n == 35 }, within, time.Millisecond)
+		require.NoError(t, shutdown(t, b))
+		for range 2 {
+			err := <-errs
+			require.ErrorContains(t, err, "handed back")
+			assert.False(t, consumererror.IsPermanent(err))
+		}
+		assert.Len(t, s.snapshot(), cfg.MaxRetries+1)
+		assert.Empty(t, obs.dropList(), "records handed back are not dropped")
+	})
+}
+
 func TestShutdownIdempotent(t *testing.T) {
 	b, _ := start(t, testConfig(nil), &sink{})
 	require.NoError(t, b.Add(context.Background(), records("r", 3)))

@@ -25,7 +25,7 @@ func (b *Batcher) dispatch() {
 	cut := make([]*batch, 0, b.cfg.MaxInFlight)
 	for {
 		b.mu.Lock()
-		if b.aborting.Load() && b.pending.len() > 0 {
+		if (b.aborting.Load() || b.givingUp) && b.pending.len() > 0 {
 			b.giveUpPendingLocked()
 		}
 		now := b.now()
@@ -51,10 +51,15 @@ func (b *Batcher) dispatch() {
 	}
 }
 
-// giveUpPendingLocked settles every pending record once Shutdown's deadline has passed: it
-// hands back those of AddAndWait callers and drops the others. It releases mu while it tells
-// the observer, which hears of the drop before the room is freed, as for every other outcome.
+// giveUpPendingLocked settles every pending record once Shutdown's deadline has passed, or
+// once a batch used up its retries during Shutdown (see givingUp): it hands back those of
+// AddAndWait callers and drops the others. It releases mu while it tells the observer, which
+// hears of the drop before the room is freed, as for every other outcome.
 func (b *Batcher) giveUpPendingLocked() {
+	reason, cause := DropShutdown, b.abortErr
+	if !b.aborting.Load() {
+		reason, cause = DropRetriesExhausted, b.giveUpErr
+	}
 	items := make([]item, 0, b.pending.len())
 	dropped := 0
 	for b.pending.len() > 0 {
@@ -64,10 +69,9 @@ func (b *Batcher) giveUpPendingLocked() {
 		}
 		items = append(items, it)
 	}
-	cause := b.abortErr
 	if dropped > 0 {
 		b.mu.Unlock()
-		b.obs.Dropped(dropped, DropShutdown, cause)
+		b.obs.Dropped(dropped, reason, cause)
 		b.mu.Lock()
 	}
 	for i := range items {
@@ -77,7 +81,9 @@ func (b *Batcher) giveUpPendingLocked() {
 		}
 		b.releaseLocked(&items[i], f, cause)
 	}
-	b.shutdownDropped += dropped
+	if reason == DropShutdown {
+		b.shutdownDropped += dropped
+	}
 }
 
 func (b *Batcher) cutLocked(now time.Duration, cut []*batch) []*batch {
@@ -92,7 +98,7 @@ func (b *Batcher) cutLocked(now time.Duration, cut []*batch) []*batch {
 
 // cutOneLocked cuts a batch for a free worker if a trigger holds, and returns nil otherwise.
 func (b *Batcher) cutOneLocked(now time.Duration) *batch {
-	if len(b.free) == 0 || b.pending.len() == 0 || now < b.gate || b.aborting.Load() {
+	if len(b.free) == 0 || b.pending.len() == 0 || now < b.gate || b.aborting.Load() || b.givingUp {
 		return nil
 	}
 	trigger, ok := b.triggerLocked(now)
@@ -139,7 +145,7 @@ func (b *Batcher) nextWakeLocked(now time.Duration) (wait time.Duration, finishe
 	switch {
 	case b.pending.len() == 0:
 		return 0, b.closing && len(b.free) == b.cfg.MaxInFlight
-	case len(b.free) == 0 || b.aborting.Load():
+	case len(b.free) == 0 || b.aborting.Load() || b.givingUp:
 		return 0, false // a worker that finishes wakes the dispatcher
 	case now < b.gate:
 		return b.gate - now, false

@@ -99,6 +99,11 @@ func (b *Batcher) settleFailed(items []item, err error) {
 	b.pending.pushFront(retry)
 	if len(retry) < len(items) {
 		b.grantLocked()
+		if reason == DropRetriesExhausted && b.closing && !b.givingUp {
+			// Otherwise a SIGTERM during an outage would last one retry budget per batch
+			// held, hours with a full buffer: the collector gives Shutdown no deadline.
+			b.givingUp, b.giveUpErr = true, err
+		}
 	}
 }
 

@@ -114,10 +114,15 @@ func standalone(opts *redis.UniversalOptions, endpoint Endpoint) (*redis.Options
 // command after a timeout or a broken connection, when RPUSH may already have run; a
 // transaction it re-sends only when the server cannot have run it (the write failed, or the
 // reply was MOVED, ASK, TRYAGAIN or CLUSTERDOWN), and it follows MOVED and ASK at once.
+//
+// Cancelling ctx closes the Sender: go-redis looks at ctx only between commands, so a command
+// whose reply a silent network swallows would otherwise hold Send for read_timeout, past the
+// deadline of the Shutdown that cancelled it. Cancel ctx only to stop using the Sender.
 func (s *Sender) Send(ctx context.Context, batch [][]byte) error {
 	if len(batch) == 0 {
 		return nil
 	}
+	defer context.AfterFunc(ctx, func() { _ = s.client.Close() })()
 	chunks := splitChunks(batch)
 	var err error
 	if len(chunks) == 1 && s.cluster == nil {

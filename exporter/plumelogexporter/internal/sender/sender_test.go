@@ -9,10 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 
+	"github.com/plumelog-otel/otelcol-plumelog/internal/faulttest"
 	"github.com/plumelog-otel/otelcol-plumelog/internal/redistest"
 )
 
@@ -170,4 +172,25 @@ func TestSplitChunks(t *testing.T) {
 	chunks := splitChunks(big)
 	require.Len(t, chunks, 2)
 	assert.Len(t, chunks[0], 1)
+}
+
+// TestSendReturnsWhenCancelled cancels a Send whose reply a black hole swallows: it returns at
+// once instead of at read_timeout, and the Sender is closed.
+func TestSendReturnsWhenCancelled(t *testing.T) {
+	srv := redistest.Start(t)
+	proxy := faulttest.Start(t, srv.Addr)
+	s := open(t, Config{Endpoint: Endpoint(proxy.Addr), DialTimeout: time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute}, "plume_log_list")
+	require.NoError(t, s.Send(context.Background(), values(1, 50)), "the connection is open before the black hole")
+	proxy.AddBoth("blackhole", faulttest.BlackHole())
+
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(200*time.Millisecond, cancel)
+	start := time.Now()
+	err := s.Send(ctx, values(10, 50))
+	took := time.Since(start)
+	require.Error(t, err)
+	assert.Less(t, took, 10*time.Second, "Send waited for read_timeout")
+	assert.GreaterOrEqual(t, took, 200*time.Millisecond, "Send ended at the cancellation, not before")
+	assert.ErrorIs(t, s.Send(context.Background(), values(1, 50)), redis.ErrClosed, "cancelling closed the Sender")
+	require.NoError(t, s.Close())
 }
