@@ -30,22 +30,14 @@ func (c *collector) exporterHealth(t *testing.T) exporterHealth {
 	var body map[string]any
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
 	h := exporterHealth{code: resp.StatusCode}
-	// The exporter appears under each pipeline that uses it: components → pipeline:logs →
-	// components → exporter:plumelog.
-	var find func(m map[string]any)
-	find = func(m map[string]any) {
-		comps, _ := m["components"].(map[string]any)
-		for name, v := range comps {
-			sub, _ := v.(map[string]any)
-			if name == "exporter:plumelog" {
-				h.status, _ = sub["status"].(string)
-				h.err, _ = sub["error"].(string)
-				return
-			}
-			find(sub)
-		}
+	// The exporter appears under each pipeline that uses it; the logs pipeline's is the one
+	// the tests send through: components → pipeline:logs → components → exporter:plumelog.
+	exp := body
+	for _, key := range []string{"components", "pipeline:logs", "components", "exporter:plumelog"} {
+		exp, _ = exp[key].(map[string]any)
 	}
-	find(body)
+	h.status, _ = exp["status"].(string)
+	h.err, _ = exp["error"].(string)
 	return h
 }
 

@@ -72,13 +72,14 @@ func (t *telemetry) Flushed(trigger batcher.Trigger, records int) {
 	t.metrics.PlumelogExporterBatchSize.Record(ctx, int64(records))
 }
 
-func (t *telemetry) Delivered(latencies []time.Duration) {
+// Delivered records one latency per batch, not per record: a histogram update per record
+// was a tenth of the exporter's CPU at full load. The summed wait keeps the mean per record.
+func (t *telemetry) Delivered(records int, oldest, total time.Duration) {
 	ctx := context.Background()
-	t.metrics.PlumelogExporterRecordsSent.Add(ctx, int64(len(latencies)))
+	t.metrics.PlumelogExporterRecordsSent.Add(ctx, int64(records))
+	t.metrics.PlumelogExporterDeliveryLatency.Record(ctx, oldest.Seconds())
+	t.metrics.PlumelogExporterDeliveryWait.Add(ctx, total.Seconds())
 	t.status.delivered()
-	for _, l := range latencies {
-		t.metrics.PlumelogExporterDeliveryLatency.Record(ctx, l.Seconds())
-	}
 }
 
 func (t *telemetry) Retried(records int, err error) {

@@ -53,6 +53,14 @@ func counterPoint(value int64, key, attr string) metricdata.DataPoint[int64] {
 	return dp
 }
 
+// waitSum is the delivery wait summed over records.
+func waitSum(t *testing.T, s started) float64 {
+	t.Helper()
+	m, err := s.telemetry.GetMetric("otelcol_plumelog_exporter_delivery_wait")
+	require.NoError(t, err)
+	return m.Data.(metricdata.Sum[float64]).DataPoints[0].Value
+}
+
 // deliveryLatencies returns the delivery latency histogram after checking its declared shape.
 func deliveryLatencies(t *testing.T, s started) metricdata.HistogramDataPoint[float64] {
 	t.Helper()
@@ -113,13 +121,19 @@ func TestTelemetryFlushTriggers(t *testing.T) {
 				metricdatatest.IgnoreTimestamp())
 
 			lat := deliveryLatencies(t, s)
-			assert.EqualValues(t, tt.records, lat.Count, "one latency per record")
+			assert.EqualValues(t, len(tt.wantSize), lat.Count, "one latency per batch")
 			minLatency, _ := lat.Min.Value()
+			maxLatency, _ := lat.Max.Value()
 			if tt.name == "age" {
 				// A timer never fires early: a batch cut by age waited the whole interval.
 				assert.GreaterOrEqual(t, minLatency, tt.flush.Seconds())
 			}
 			assert.Positive(t, minLatency)
+			// All records were admitted at once, so each waited about as long as its batch's
+			// oldest: the summed wait lies between the batch latencies times the records.
+			wait := waitSum(t, s)
+			assert.GreaterOrEqual(t, wait, minLatency*float64(tt.records)*0.99)
+			assert.LessOrEqual(t, wait, maxLatency*float64(tt.records)*1.01)
 			_, err := s.telemetry.GetMetric("otelcol_plumelog_exporter_records_dropped")
 			assert.Error(t, err, "nothing dropped, so the counter was never recorded")
 		})

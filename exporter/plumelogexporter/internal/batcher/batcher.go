@@ -64,10 +64,9 @@ type Batcher struct {
 
 // batch is a set of records in flight. There is one per worker, reused.
 type batch struct {
-	trigger   Trigger
-	items     []item
-	data      [][]byte
-	latencies []time.Duration
+	trigger Trigger
+	items   []item
+	data    [][]byte
 }
 
 // New starts a Batcher that delivers through send and reports to obs, which may be nil.

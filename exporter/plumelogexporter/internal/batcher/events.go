@@ -54,9 +54,9 @@ func (r DropReason) String() string { return dropReasonNames[r] }
 type Observer interface {
 	// Flushed reports a batch that was cut and handed to a sender.
 	Flushed(trigger Trigger, records int)
-	// Delivered reports an acknowledged batch with one latency per record, from its
-	// admission by Add to the acknowledgement.
-	Delivered(latencies []time.Duration)
+	// Delivered reports an acknowledged batch: its records, how long the oldest of them waited
+	// from its admission by Add to the acknowledgement, and the waits of all of them summed.
+	Delivered(records int, oldest, total time.Duration)
 	// Retried reports the records of a failed send that will be sent again: by the Batcher
 	// after its backoff, or by the AddAndWait caller they are handed back to. Every failed
 	// send that is not a drop reports here.
@@ -69,7 +69,7 @@ type Observer interface {
 type nopObserver struct{}
 
 func (nopObserver) Flushed(Trigger, int)           {}
-func (nopObserver) Delivered([]time.Duration)      {}
+func (nopObserver) Delivered(int, time.Duration, time.Duration) {}
 func (nopObserver) Retried(int, error)             {}
 func (nopObserver) Dropped(int, DropReason, error) {}
 

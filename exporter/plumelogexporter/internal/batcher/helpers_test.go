@@ -3,6 +3,7 @@ package batcher
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -137,10 +138,13 @@ func (o *observer) Flushed(trigger Trigger, records int) {
 	o.flushes = append(o.flushes, flush{trigger, records})
 }
 
-func (o *observer) Delivered(latencies []time.Duration) {
+func (o *observer) Delivered(records int, oldest, total time.Duration) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.delivered += len(latencies)
+	if oldest < 0 || total < oldest || total > time.Duration(records)*oldest {
+		panic(fmt.Sprintf("delivered %d records, oldest waited %s, %s in all", records, oldest, total))
+	}
+	o.delivered += records
 	o.deliveredCalls++
 }
 

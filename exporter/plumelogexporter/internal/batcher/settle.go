@@ -1,6 +1,8 @@
 package batcher // import "github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/batcher"
 
 import (
+	"time"
+
 	"go.opentelemetry.io/collector/consumer/consumererror"
 )
 
@@ -37,12 +39,12 @@ func (b *Batcher) sendBatches() {
 // Held or AddAndWait shows it. Until the batch is recycled, its items belong to this worker.
 
 func (b *Batcher) settleDelivered(bt *batch) {
-	now := b.now()
-	bt.latencies = bt.latencies[:0]
+	// The records are in admission order, so the first waited longest.
+	now, total := b.now(), time.Duration(0)
 	for i := range bt.items {
-		bt.latencies = append(bt.latencies, now-bt.items[i].added)
+		total += now - bt.items[i].added
 	}
-	b.obs.Delivered(bt.latencies)
+	b.obs.Delivered(len(bt.items), now-bt.items[0].added, total)
 
 	b.mu.Lock()
 	b.failures = 0

@@ -203,7 +203,7 @@ func pacedRun(t *testing.T, srv *redistest.Server, m modeSpec, rate int, d time.
 		Rate:          rate,
 		Records:       n,
 		AchievedRate:  float64(n) / offered.Seconds(),
-		MeanS:         lat.Sum / float64(lat.Count),
+		MeanS:         in.waitSum(t) / float64(n),
 		P50S:          quantile(lat, 0.50),
 		P99S:          quantile(lat, 0.99),
 		MaxS:          maxS,

@@ -129,6 +129,14 @@ func (in *instance) batchSizes(t testing.TB) metricdata.HistogramDataPoint[int64
 	return m.Data.(metricdata.Histogram[int64]).DataPoints[0]
 }
 
+// waitSum is the delivery wait summed over records, in seconds.
+func (in *instance) waitSum(t testing.TB) float64 {
+	t.Helper()
+	m, ok := in.metric(t, "otelcol_plumelog_exporter_delivery_wait")
+	require.True(t, ok, "no record was delivered")
+	return m.Data.(metricdata.Sum[float64]).DataPoints[0].Value
+}
+
 func (in *instance) latencies(t testing.TB) metricdata.ExponentialHistogramDataPoint[float64] {
 	t.Helper()
 	m, ok := in.metric(t, latencyMetric)

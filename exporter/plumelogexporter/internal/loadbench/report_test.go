@@ -14,7 +14,7 @@ func markdown(res results) string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 
-	p("Mean delivery latency, from admission inside `ConsumeLogs` to the `RPUSH` reply, with `batch_size: %d` and `flush_interval: %gs`, one record per call (p50 and p99 in brackets):\n\n", res.BatchSize, res.FlushIntervalS)
+	p("Mean delivery latency, from admission inside `ConsumeLogs` to the `RPUSH` reply, with `batch_size: %d` and `flush_interval: %gs`, one record per call (in brackets p50 and p99 of the wait of each batch's oldest record, the latency the exporter records per batch):\n\n", res.BatchSize, res.FlushIntervalS)
 	p("| logs/s | document's claim | strict: theory | strict | eager (default) | eager, `min_linger: 5ms` |\n")
 	p("|---:|---:|---:|---:|---:|---:|\n")
 	for _, c := range res.Claimed {

@@ -32,6 +32,7 @@ type TelemetryBuilder struct {
 	PlumelogExporterBufferBytes     metric.Int64ObservableGauge
 	PlumelogExporterBufferRecords   metric.Int64ObservableGauge
 	PlumelogExporterDeliveryLatency metric.Float64Histogram
+	PlumelogExporterDeliveryWait    metric.Float64Counter
 	PlumelogExporterFlushes         metric.Int64Counter
 	PlumelogExporterRecordsDropped  metric.Int64Counter
 	PlumelogExporterRecordsRetried  metric.Int64Counter
@@ -128,9 +129,15 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.PlumelogExporterDeliveryLatency, err = builder.meter.Float64Histogram(
 		"otelcol_plumelog_exporter_delivery_latency",
-		metric.WithDescription("Time from a record entering the exporter to Redis acknowledging it. [Development]"),
+		metric.WithDescription("Per batch, the time from its oldest record entering the exporter to Redis acknowledging the batch (the longest wait in the batch). [Development]"),
 		metric.WithUnit("s"),
 		metric.WithExplicitBucketBoundaries([]float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}...),
+	)
+	errs = errors.Join(errs, err)
+	builder.PlumelogExporterDeliveryWait, err = builder.meter.Float64Counter(
+		"otelcol_plumelog_exporter_delivery_wait",
+		metric.WithDescription("Time records waited from entering the exporter to Redis acknowledging them, summed over records; divided by records_sent, the mean delivery latency of a record. [Development]"),
+		metric.WithUnit("s"),
 	)
 	errs = errors.Join(errs, err)
 	builder.PlumelogExporterFlushes, err = builder.meter.Int64Counter(

@@ -67,7 +67,7 @@ func AssertEqualPlumelogExporterBufferRecords(t *testing.T, tt *componenttest.Te
 func AssertEqualPlumelogExporterDeliveryLatency(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.HistogramDataPoint[float64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_plumelog_exporter_delivery_latency",
-		Description: "Time from a record entering the exporter to Redis acknowledging it. [Development]",
+		Description: "Per batch, the time from its oldest record entering the exporter to Redis acknowledging the batch (the longest wait in the batch). [Development]",
 		Unit:        "s",
 		Data: metricdata.Histogram[float64]{
 			Temporality: metricdata.CumulativeTemporality,
@@ -75,6 +75,22 @@ func AssertEqualPlumelogExporterDeliveryLatency(t *testing.T, tt *componenttest.
 		},
 	}
 	got, err := tt.GetMetric("otelcol_plumelog_exporter_delivery_latency")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}
+
+func AssertEqualPlumelogExporterDeliveryWait(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[float64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol_plumelog_exporter_delivery_wait",
+		Description: "Time records waited from entering the exporter to Redis acknowledging them, summed over records; divided by records_sent, the mean delivery latency of a record. [Development]",
+		Unit:        "s",
+		Data: metricdata.Sum[float64]{
+			Temporality: metricdata.CumulativeTemporality,
+			IsMonotonic: true,
+			DataPoints:  dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol_plumelog_exporter_delivery_wait")
 	require.NoError(t, err)
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }

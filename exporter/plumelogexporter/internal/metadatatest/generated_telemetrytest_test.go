@@ -30,6 +30,7 @@ func TestSetupTelemetry(t *testing.T) {
 	}))
 	tb.PlumelogExporterBatchSize.Record(context.Background(), 1)
 	tb.PlumelogExporterDeliveryLatency.Record(context.Background(), 1)
+	tb.PlumelogExporterDeliveryWait.Add(context.Background(), 1)
 	tb.PlumelogExporterFlushes.Add(context.Background(), 1)
 	tb.PlumelogExporterRecordsDropped.Add(context.Background(), 1)
 	tb.PlumelogExporterRecordsRetried.Add(context.Background(), 1)
@@ -45,6 +46,9 @@ func TestSetupTelemetry(t *testing.T) {
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualPlumelogExporterDeliveryLatency(t, testTel,
 		[]metricdata.HistogramDataPoint[float64]{{}}, metricdatatest.IgnoreValue(),
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualPlumelogExporterDeliveryWait(t, testTel,
+		[]metricdata.DataPoint[float64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualPlumelogExporterFlushes(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/collector/consumer/consumererror"
@@ -123,14 +124,18 @@ func (s *Sender) Send(ctx context.Context, batch [][]byte) error {
 		return nil
 	}
 	defer context.AfterFunc(ctx, func() { _ = s.client.Close() })()
-	chunks := splitChunks(batch)
+	sc := scratchPool.Get().(*scratch)
+	defer sc.release()
+	args, ends := sc.prepare(batch)
 	var err error
-	if len(chunks) == 1 && s.cluster == nil {
-		err = s.client.RPush(ctx, s.key, args(chunks[0])...).Err()
+	if len(ends) == 1 && s.cluster == nil {
+		err = s.client.RPush(ctx, s.key, args...).Err()
 	} else {
 		_, err = s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			for _, c := range chunks {
-				p.RPush(ctx, s.key, args(c)...)
+			start := 0
+			for _, end := range ends {
+				p.RPush(ctx, s.key, args[start:end]...)
+				start = end
 			}
 			return nil
 		})
@@ -150,11 +155,6 @@ func (s *Sender) Send(ctx context.Context, batch [][]byte) error {
 	return err
 }
 
-// Ping checks that Redis answers.
-func (s *Sender) Ping(ctx context.Context) error {
-	return s.client.Ping(ctx).Err()
-}
-
 // Close releases the client's connections.
 func (s *Sender) Close() error {
 	err := s.client.Close()
@@ -164,25 +164,42 @@ func (s *Sender) Close() error {
 	return err
 }
 
-func splitChunks(batch [][]byte) [][][]byte {
-	var chunks [][][]byte
-	start, size := 0, 0
-	for i, v := range batch {
-		if i > start && (i-start == maxValuesPerCommand || size+len(v) > maxBytesPerCommand) {
-			chunks = append(chunks, batch[start:i])
-			start, size = i, 0
-		}
-		size += len(v)
-	}
-	return append(chunks, batch[start:])
+// value is a message as go-redis writes it: the writer takes an encoding.BinaryMarshaler as
+// it is, and a pointer to the caller's slice element goes into an interface without the
+// allocation that boxing the slice itself costs, once per message.
+type value []byte
+
+func (v *value) MarshalBinary() ([]byte, error) { return *v, nil }
+
+// scratch is the reusable space of one Send: the command arguments and where each command of
+// a batch ends.
+type scratch struct {
+	args []any
+	ends []int
 }
 
-func args(values [][]byte) []any {
-	out := make([]any, len(values))
-	for i, v := range values {
-		out[i] = v
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+// prepare returns the arguments for batch and the end of each command's share of them.
+func (sc *scratch) prepare(batch [][]byte) (args []any, ends []int) {
+	start, size := 0, 0
+	for i := range batch {
+		if i > start && (i-start == maxValuesPerCommand || size+len(batch[i]) > maxBytesPerCommand) {
+			sc.ends = append(sc.ends, i)
+			start, size = i, 0
+		}
+		size += len(batch[i])
+		sc.args = append(sc.args, (*value)(&batch[i]))
 	}
-	return out
+	sc.ends = append(sc.ends, len(batch))
+	return sc.args, sc.ends
+}
+
+// release returns sc to the pool without the references to the batch.
+func (sc *scratch) release() {
+	clear(sc.args)
+	sc.args, sc.ends = sc.args[:0], sc.ends[:0]
+	scratchPool.Put(sc)
 }
 
 // isPermanent reports the errors that sending the same batch again would meet again: the key

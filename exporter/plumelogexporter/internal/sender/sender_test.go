@@ -163,15 +163,29 @@ func TestSendErrorClasses(t *testing.T) {
 	})
 }
 
-func TestSplitChunks(t *testing.T) {
-	assert.Len(t, splitChunks(values(1, 10)), 1)
-	assert.Len(t, splitChunks(values(maxValuesPerCommand, 10)), 1)
-	assert.Len(t, splitChunks(values(maxValuesPerCommand+1, 10)), 2)
-	// A single value larger than the byte limit still forms a chunk of its own.
-	big := [][]byte{make([]byte, maxBytesPerCommand+1), []byte("x")}
-	chunks := splitChunks(big)
-	require.Len(t, chunks, 2)
-	assert.Len(t, chunks[0], 1)
+func TestCommandsOfABatch(t *testing.T) {
+	ends := func(batch [][]byte) []int {
+		sc := &scratch{}
+		args, ends := sc.prepare(batch)
+		require.Len(t, args, len(batch))
+		return ends
+	}
+	assert.Equal(t, []int{1}, ends(values(1, 10)))
+	assert.Equal(t, []int{maxValuesPerCommand}, ends(values(maxValuesPerCommand, 10)))
+	assert.Equal(t, []int{maxValuesPerCommand, maxValuesPerCommand + 1}, ends(values(maxValuesPerCommand+1, 10)))
+	// A single value larger than the byte limit still forms a command of its own.
+	assert.Equal(t, []int{1, 2}, ends([][]byte{make([]byte, maxBytesPerCommand+1), []byte("x")}))
+}
+
+// BenchmarkPrepare shows that handing a batch's messages to go-redis allocates nothing.
+func BenchmarkPrepare(b *testing.B) {
+	batch := values(100, 500)
+	b.ReportAllocs()
+	for b.Loop() {
+		sc := scratchPool.Get().(*scratch)
+		sc.prepare(batch)
+		sc.release()
+	}
 }
 
 // TestSendReturnsWhenCancelled cancels a Send whose reply a black hole swallows: it returns at
