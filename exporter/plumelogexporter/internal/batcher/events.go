@@ -68,10 +68,10 @@ type Observer interface {
 
 type nopObserver struct{}
 
-func (nopObserver) Flushed(Trigger, int)           {}
+func (nopObserver) Flushed(Trigger, int)                        {}
 func (nopObserver) Delivered(int, time.Duration, time.Duration) {}
-func (nopObserver) Retried(int, error)             {}
-func (nopObserver) Dropped(int, DropReason, error) {}
+func (nopObserver) Retried(int, error)                          {}
+func (nopObserver) Dropped(int, DropReason, error)              {}
 
 var (
 	// ErrBufferFull means the records did not fit within the buffer limits in time. It is
