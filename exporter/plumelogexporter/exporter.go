@@ -22,6 +22,7 @@ type signalExporter struct {
 	cfg      *Config
 	settings component.TelemetrySettings
 	encoder  *encoder.Encoder
+	signal   string // "logs" or "traces"
 	list     string // the Redis list the signal's messages go to
 	// wait makes a push return only once Redis acknowledged its records (or they were
 	// dropped): with a sending queue in front, a record must stay in the queue until then.
@@ -32,7 +33,7 @@ type signalExporter struct {
 	telemetry *telemetry
 }
 
-func newSignalExporter(cfg *Config, set exporter.Settings, list string) (*signalExporter, error) {
+func newSignalExporter(cfg *Config, set exporter.Settings, signal, list string) (*signalExporter, error) {
 	encCfg, err := cfg.Message.encoderConfig()
 	if err != nil {
 		return nil, err
@@ -41,6 +42,7 @@ func newSignalExporter(cfg *Config, set exporter.Settings, list string) (*signal
 		cfg:      cfg,
 		settings: set.TelemetrySettings,
 		encoder:  encoder.New(encCfg),
+		signal:   signal,
 		list:     list,
 		wait:     cfg.QueueConfig.HasValue(),
 	}, nil
@@ -48,7 +50,7 @@ func newSignalExporter(cfg *Config, set exporter.Settings, list string) (*signal
 
 func (e *signalExporter) start(ctx context.Context, host component.Host) error {
 	var err error
-	if e.telemetry, err = newTelemetry(e.settings, host); err != nil {
+	if e.telemetry, err = newTelemetry(e.settings, host, e.signal); err != nil {
 		return err
 	}
 	if e.sender, err = e.cfg.newSender(ctx, e.list); err != nil {

@@ -62,16 +62,28 @@ func startExporter(t *testing.T, mutate func(*Config)) started {
 	return started{exp: exp, telemetry: tel}
 }
 
+// hasAttributes reports whether set holds every one of attrs.
+func hasAttributes(set attribute.Set, attrs ...attribute.KeyValue) bool {
+	for _, kv := range attrs {
+		if v, ok := set.Value(kv.Key); !ok || v != kv.Value {
+			return false
+		}
+	}
+	return true
+}
+
+// logsSignal is the attribute of every metric of a logs exporter.
+var logsSignal = attribute.String("signal", "logs")
+
 func sumValue(t *testing.T, tel *componenttest.Telemetry, name string, attrs ...attribute.KeyValue) int64 {
 	t.Helper()
 	m, err := tel.GetMetric("otelcol_plumelog_exporter_" + name)
 	if err != nil {
 		return 0
 	}
-	want := attribute.NewSet(attrs...)
 	var total int64
 	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
-		if len(attrs) == 0 || dp.Attributes.Equals(&want) {
+		if hasAttributes(dp.Attributes, attrs...) {
 			total += dp.Value
 		}
 	}
@@ -104,7 +116,7 @@ func TestExporterWritesContractMessages(t *testing.T) {
 	}
 
 	metadatatest.AssertEqualPlumelogExporterRecordsSent(t, s.telemetry,
-		[]metricdata.DataPoint[int64]{{Value: n}}, metricdatatest.IgnoreTimestamp())
+		[]metricdata.DataPoint[int64]{{Value: n, Attributes: attribute.NewSet(logsSignal)}}, metricdatatest.IgnoreTimestamp())
 	assert.Zero(t, sumValue(t, s.telemetry, "records_dropped"))
 	assert.Positive(t, sumValue(t, s.telemetry, "flushes"))
 }

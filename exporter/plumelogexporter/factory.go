@@ -83,7 +83,7 @@ func createDefaultConfig() component.Config {
 
 func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
 	c := cfg.(*Config)
-	exp, err := newSignalExporter(c, set, c.Lists.logsList())
+	exp, err := newSignalExporter(c, set, "logs", c.Lists.logsList())
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +92,7 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 
 func createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {
 	c := cfg.(*Config)
-	exp, err := newSignalExporter(c, set, c.Lists.tracesList())
+	exp, err := newSignalExporter(c, set, "traces", c.Lists.tracesList())
 	if err != nil {
 		return nil, err
 	}

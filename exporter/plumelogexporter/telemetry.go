@@ -16,31 +16,37 @@ import (
 )
 
 // telemetry turns the batcher's events into the component's metrics, log lines and status.
-// It implements batcher.Observer.
+// It implements batcher.Observer. Every measurement carries the signal, "logs" or "traces":
+// one exporter block serves both, with an instance and metrics of each.
 type telemetry struct {
 	metrics *metadata.TelemetryBuilder
 	logger  *zap.Logger
 	status  *statusReporter
-	// The attribute options of every trigger and reason, built once so that recording a
-	// metric allocates nothing.
+	// The attribute options, built once so that recording a metric allocates nothing.
+	signal   metric.MeasurementOption
 	triggers [batcher.NumTriggers]metric.MeasurementOption
 	reasons  [batcher.NumDropReasons]metric.MeasurementOption
 	invalid  metric.MeasurementOption
 }
 
-func newTelemetry(set component.TelemetrySettings, host component.Host) (*telemetry, error) {
+func newTelemetry(set component.TelemetrySettings, host component.Host, signal string) (*telemetry, error) {
 	metrics, err := metadata.NewTelemetryBuilder(set)
 	if err != nil {
 		return nil, err
 	}
-	t := &telemetry{metrics: metrics, logger: set.Logger, status: &statusReporter{host: host, logger: set.Logger}}
+	logger := set.Logger.With(zap.String("signal", signal))
+	t := &telemetry{metrics: metrics, logger: logger, status: &statusReporter{host: host, logger: logger}}
+	with := func(kv ...attribute.KeyValue) metric.MeasurementOption {
+		return metric.WithAttributeSet(attribute.NewSet(append(kv, attribute.String("signal", signal))...))
+	}
+	t.signal = with()
 	for tr := range batcher.NumTriggers {
-		t.triggers[tr] = metric.WithAttributeSet(attribute.NewSet(attribute.String("trigger", tr.String())))
+		t.triggers[tr] = with(attribute.String("trigger", tr.String()))
 	}
 	for r := range batcher.NumDropReasons {
-		t.reasons[r] = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", r.String())))
+		t.reasons[r] = with(attribute.String("reason", r.String()))
 	}
-	t.invalid = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", reasonInvalid)))
+	t.invalid = with(attribute.String("reason", reasonInvalid))
 	return t, nil
 }
 
@@ -48,14 +54,14 @@ func newTelemetry(set component.TelemetrySettings, host component.Host) (*teleme
 func (t *telemetry) observeBuffer(held func() (records, bytes int)) error {
 	if err := t.metrics.RegisterPlumelogExporterBufferRecordsCallback(func(_ context.Context, o metric.Int64Observer) error {
 		records, _ := held()
-		o.Observe(int64(records))
+		o.Observe(int64(records), t.signal)
 		return nil
 	}); err != nil {
 		return err
 	}
 	return t.metrics.RegisterPlumelogExporterBufferBytesCallback(func(_ context.Context, o metric.Int64Observer) error {
 		_, bytes := held()
-		o.Observe(int64(bytes))
+		o.Observe(int64(bytes), t.signal)
 		return nil
 	})
 }
@@ -69,21 +75,21 @@ func (t *telemetry) shutdown() {
 func (t *telemetry) Flushed(trigger batcher.Trigger, records int) {
 	ctx := context.Background()
 	t.metrics.PlumelogExporterFlushes.Add(ctx, 1, t.triggers[trigger])
-	t.metrics.PlumelogExporterBatchSize.Record(ctx, int64(records))
+	t.metrics.PlumelogExporterBatchSize.Record(ctx, int64(records), t.signal)
 }
 
 // Delivered records one latency per batch, not per record: a histogram update per record
 // was a tenth of the exporter's CPU at full load. The summed wait keeps the mean per record.
 func (t *telemetry) Delivered(records int, oldest, total time.Duration) {
 	ctx := context.Background()
-	t.metrics.PlumelogExporterRecordsSent.Add(ctx, int64(records))
-	t.metrics.PlumelogExporterDeliveryLatency.Record(ctx, oldest.Seconds())
-	t.metrics.PlumelogExporterDeliveryWait.Add(ctx, total.Seconds())
+	t.metrics.PlumelogExporterRecordsSent.Add(ctx, int64(records), t.signal)
+	t.metrics.PlumelogExporterDeliveryLatency.Record(ctx, oldest.Seconds(), t.signal)
+	t.metrics.PlumelogExporterDeliveryWait.Add(ctx, total.Seconds(), t.signal)
 	t.status.delivered()
 }
 
 func (t *telemetry) Retried(records int, err error) {
-	t.metrics.PlumelogExporterRecordsRetried.Add(context.Background(), int64(records))
+	t.metrics.PlumelogExporterRecordsRetried.Add(context.Background(), int64(records), t.signal)
 	t.status.failed(err)
 	t.logger.Debug("Redis did not take a batch; it will be sent again", zap.Int("records", records), zap.Error(err))
 }
@@ -101,9 +107,10 @@ func (t *telemetry) Dropped(records int, reason batcher.DropReason, err error) {
 const reasonInvalid = "invalid"
 
 // skippedSpans reports spans that yielded no trace events: without a trace id or any
-// timestamp, the trace view could not place them.
+// timestamp, the trace view could not place them. Like every count of the traces signal, the
+// drop counts events, two per span.
 func (t *telemetry) skippedSpans(spans int) {
-	t.metrics.PlumelogExporterRecordsDropped.Add(context.Background(), int64(spans), t.invalid)
+	t.metrics.PlumelogExporterRecordsDropped.Add(context.Background(), 2*int64(spans), t.invalid)
 	t.logger.Warn("Dropped spans without a trace id or timestamps", zap.Int("spans", spans), zap.String("reason", reasonInvalid))
 }
 

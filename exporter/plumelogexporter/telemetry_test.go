@@ -30,6 +30,7 @@ func batchSizePoint(sizes ...int64) metricdata.HistogramDataPoint[int64] {
 	dp := metricdata.HistogramDataPoint[int64]{
 		Bounds:       batchSizeBounds,
 		BucketCounts: make([]uint64, len(batchSizeBounds)+1),
+		Attributes:   attribute.NewSet(logsSignal),
 		Min:          metricdata.NewExtrema(slices.Min(sizes)),
 		Max:          metricdata.NewExtrema(slices.Max(sizes)),
 	}
@@ -46,9 +47,9 @@ func batchSizePoint(sizes ...int64) metricdata.HistogramDataPoint[int64] {
 }
 
 func counterPoint(value int64, key, attr string) metricdata.DataPoint[int64] {
-	dp := metricdata.DataPoint[int64]{Value: value}
+	dp := metricdata.DataPoint[int64]{Value: value, Attributes: attribute.NewSet(logsSignal)}
 	if key != "" {
-		dp.Attributes = attribute.NewSet(attribute.String(key, attr))
+		dp.Attributes = attribute.NewSet(attribute.String(key, attr), logsSignal)
 	}
 	return dp
 }
@@ -65,7 +66,7 @@ func waitSum(t *testing.T, s started) float64 {
 func deliveryLatencies(t *testing.T, s started) metricdata.HistogramDataPoint[float64] {
 	t.Helper()
 	metadatatest.AssertEqualPlumelogExporterDeliveryLatency(t, s.telemetry,
-		[]metricdata.HistogramDataPoint[float64]{{}}, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreValue())
+		[]metricdata.HistogramDataPoint[float64]{{Attributes: attribute.NewSet(logsSignal)}}, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreValue())
 	m, err := s.telemetry.GetMetric("otelcol_plumelog_exporter_delivery_latency")
 	require.NoError(t, err)
 	dp := m.Data.(metricdata.Histogram[float64]).DataPoints[0]
@@ -232,7 +233,7 @@ func TestTelemetryBuffer(t *testing.T) {
 	held := func(records int64, bytes func(int64) bool) {
 		t.Helper()
 		metadatatest.AssertEqualPlumelogExporterBufferRecords(t, s.telemetry,
-			[]metricdata.DataPoint[int64]{{Value: records}}, metricdatatest.IgnoreTimestamp())
+			[]metricdata.DataPoint[int64]{{Value: records, Attributes: attribute.NewSet(logsSignal)}}, metricdatatest.IgnoreTimestamp())
 		m, err := s.telemetry.GetMetric("otelcol_plumelog_exporter_buffer_bytes")
 		require.NoError(t, err)
 		b := m.Data.(metricdata.Gauge[int64]).DataPoints[0].Value

@@ -114,8 +114,8 @@ func TestExporterTracesBesideLogs(t *testing.T) {
 	}
 }
 
-// TestExporterCountsSpansWithoutTraceID drops, counts and logs the spans the trace view
-// could not place, and delivers the others.
+// TestExporterCountsSpansWithoutTraceID drops, counts (as the two events each would have
+// been) and logs the spans the trace view could not place, and delivers the others.
 func TestExporterCountsSpansWithoutTraceID(t *testing.T) {
 	srv := redistest.Start(t)
 	cfg := createDefaultConfig().(*Config)
@@ -126,7 +126,8 @@ func TestExporterCountsSpansWithoutTraceID(t *testing.T) {
 	spans.At(0).SetTraceID(pcommon.TraceID{})
 	sendTraces(td)
 	require.Eventually(t, func() bool { return sumValue(t, tel, "records_sent") == 8 }, 30*time.Second, 10*time.Millisecond)
-	assert.EqualValues(t, 1, sumValue(t, tel, "records_dropped", attribute.String("reason", "invalid")))
+	assert.EqualValues(t, 2, sumValue(t, tel, "records_dropped", attribute.String("reason", "invalid"), attribute.String("signal", "traces")),
+		"the span's two events")
 	assert.Len(t, traceEvents(t, srv, false), 8)
 }
 
