@@ -19,8 +19,9 @@ fi
 
 cat <<MSG
 otelcol-plumelog is starting with $config
-  send OTLP logs to   grpc://localhost:4317  or  http://localhost:4318/v1/logs
-  they land in        Redis $PLUMELOG_REDIS, list plume_log_list
+  send OTLP to        grpc://localhost:4317  or  http://localhost:4318
+  logs land in        Redis $PLUMELOG_REDIS, list plume_log_list
+  traces land in      Redis $PLUMELOG_REDIS, list plume_trace_list
   look at them with   redis-cli -h $host -p $port lrange plume_log_list 0 -1
 MSG
 "$collector" --config "$config"
