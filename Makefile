@@ -9,13 +9,16 @@ FUZZTIME ?= 15s
 DURATION ?= 5m
 PACKAGES := redis-server=redis-server redis-cli=redis-tools redis-sentinel=redis-sentinel python3:lz4.block=python3-lz4
 
-.PHONY: run test fuzz soak build bench generate lint packages clean
+.PHONY: run test fuzz soak build bench generate lint packages fresh-check clean
 
 run: build packages
 	scripts/run.sh $(COLLECTOR) testdata/collector-config.yaml
 
+# -race once gcc and the C headers are there (race-flag.sh installs them), else a notice (an error with CI=true).
 test: build packages $(TELEMETRYGEN)
-	PLUMELOG_COLLECTOR=$(COLLECTOR) TELEMETRYGEN=$(TELEMETRYGEN) $(GO) test -race -count=1 -timeout 30m ./...
+	race=$$(GO=$(GO) scripts/race-flag.sh) && \
+	  PLUMELOG_COLLECTOR=$(COLLECTOR) TELEMETRYGEN=$(TELEMETRYGEN) $(GO) test $$race -count=1 -timeout 30m ./... && \
+	  { [ -n "$$race" ] || echo "NOTICE: the tests above ran without -race" >&2; }
 	$(MAKE) fuzz
 
 # Each target gets FUZZTIME: single records, then whole plog.Logs payloads. (FuzzBlock, which
@@ -63,6 +66,10 @@ $(OCB):
 
 $(TELEMETRYGEN):
 	GOBIN=$(BIN) $(GO) install github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen@v0.161.0
+
+# The two commands on a fresh Debian 12 root with only Go, make and git (as root; see the README).
+fresh-check:
+	scripts/fresh-check.sh
 
 clean:
 	rm -rf build .tmp
