@@ -7,7 +7,9 @@ TELEMETRYGEN := $(BIN)/telemetrygen
 COLLECTOR := $(CURDIR)/build/otelcol-plumelog/otelcol-plumelog
 FUZZTIME ?= 15s
 DURATION ?= 5m
-PACKAGES := redis-server=redis-server redis-cli=redis-tools redis-sentinel=redis-sentinel python3:lz4.block=python3-lz4
+# Go fetches modules over HTTPS, which a minimal Debian cannot verify without its CA certificates.
+CERTS := /etc/ssl/certs/ca-certificates.crt=ca-certificates
+PACKAGES := $(CERTS) redis-server=redis-server redis-cli=redis-tools redis-sentinel=redis-sentinel python3:lz4.block=python3-lz4
 
 .PHONY: run test fuzz soak build bench generate lint packages fresh-check clean
 
@@ -62,9 +64,11 @@ packages:
 	scripts/ensure-packages.sh $(PACKAGES)
 
 $(OCB):
+	scripts/ensure-packages.sh $(CERTS)
 	GOBIN=$(BIN) $(GO) install go.opentelemetry.io/collector/cmd/builder@v0.165.0
 
 $(TELEMETRYGEN):
+	scripts/ensure-packages.sh $(CERTS)
 	GOBIN=$(BIN) $(GO) install github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen@v0.161.0
 
 # The two commands on a fresh Debian 12 root with only Go, make and git (as root; see the README).

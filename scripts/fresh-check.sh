@@ -34,20 +34,20 @@ inside() {
   make run >/root/make-run.log 2>&1 </dev/null &
   run=$!
   set +m
-  trap "interrupt $run" EXIT
-  local i
-  for i in $(seq 600); do
+  trap 'interrupt "$run"' EXIT
+  for _ in $(seq 600); do
     health_ok && break
     kill -0 "$run" 2>/dev/null || { cat /root/make-run.log; fail "make run ended before it served"; }
     sleep 1
   done
   health_ok || { cat /root/make-run.log; fail "the collector's health check did not answer within 600 s"; }
 
-  local marker="fresh-check $(date +%s.%N)"
+  local marker
+  marker="fresh-check $(date +%s.%N)"
   bin/telemetrygen logs --otlp-insecure --otlp-endpoint localhost:4317 --logs 1 \
     --service fresh-check --body "$marker"
   local found=""
-  for i in $(seq 60); do
+  for _ in $(seq 60); do
     found=$(redis-cli -p 6379 lrange plume_log_list 0 -1 | grep -F "$marker" || true)
     [ -n "$found" ] && break
     sleep 0.5
@@ -57,7 +57,7 @@ inside() {
 
   trap - EXIT
   interrupt "$run"
-  for i in $(seq 20); do
+  for _ in $(seq 20); do
     redis-cli -p 6379 ping >/dev/null 2>&1 || break
     sleep 0.5
   done
@@ -68,8 +68,7 @@ inside() {
 # interrupt stops a process group as Ctrl-C in its terminal would, and waits for its leader.
 interrupt() {
   kill -INT -- "-$1" 2>/dev/null || return 0
-  local i
-  for i in $(seq 60); do
+  for _ in $(seq 60); do
     kill -0 "$1" 2>/dev/null || break
     sleep 0.5
   done
@@ -99,6 +98,7 @@ for port in "${run_ports[@]}"; do
 done
 scripts/ensure-packages.sh debootstrap=debootstrap
 root=$(realpath -m "${FRESH_ROOT:-.tmp/fresh-root}")
+# shellcheck disable=SC2016 # $(REPO_URI) is apt's format field, not the shell's
 mirror=${FRESH_MIRROR:-$(apt-get indextargets --format '$(REPO_URI)' 'Identifier: Packages' \
   "Codename: $suite" 'Component: main' | head -n1)}
 [ -n "$mirror" ] || fail "apt has no $suite main source here; set FRESH_MIRROR"
