@@ -159,6 +159,11 @@ done
 for var in http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY; do
   [ -z "${!var:-}" ] || fresh_env+=("$var=${!var}")
 done
+# The CAs this machine adds to Debian's (a TLS-inspecting proxy's, say) belong to its network as
+# the proxy settings do. The root gets them where Debian keeps local CAs, which the ca-certificates
+# package, once something installs it, adds to the bundle Go reads.
+mkdir -p "$root/usr/local/share/ca-certificates"
+cp -a /usr/local/share/ca-certificates/. "$root/usr/local/share/ca-certificates/" 2>/dev/null || true
 in_root() { chroot "$root" /usr/bin/env -i "${fresh_env[@]}" "$@"; }
 
 step "Go $(go env GOVERSION) from $goroot, make and git (without recommended packages)"
