@@ -28,6 +28,7 @@ inside() {
   echo "make test passed in $((SECONDS - start)) s"
 
   step "make run, then one log over OTLP"
+  start=$SECONDS
   # Job control gives make run a process group of its own, in which Ctrl-C's SIGINT is not
   # ignored, as it would be in a background job without it.
   set -m
@@ -45,14 +46,15 @@ inside() {
   local marker
   marker="fresh-check $(date +%s.%N)"
   bin/telemetrygen logs --otlp-insecure --otlp-endpoint localhost:4317 --logs 1 \
-    --service fresh-check --body "$marker"
+    --service fresh-check --body "$marker" >/root/telemetrygen.log 2>&1 ||
+    { cat /root/telemetrygen.log; fail "telemetrygen could not send the log"; }
   local found=""
   for _ in $(seq 60); do
     found=$(redis-cli -p 6379 lrange plume_log_list 0 -1 | grep -F "$marker" || true)
     [ -n "$found" ] && break
     sleep 0.5
   done
-  [ -n "$found" ] || { cat /root/make-run.log; fail "the log sent over OTLP did not reach plume_log_list"; }
+  [ -n "$found" ] || { cat /root/telemetrygen.log /root/make-run.log; fail "the log sent over OTLP did not reach plume_log_list"; }
   echo "in Redis's plume_log_list: $found"
 
   trap - EXIT
@@ -62,7 +64,7 @@ inside() {
     sleep 0.5
   done
   ! redis-cli -p 6379 ping >/dev/null 2>&1 || fail "make run left its redis-server running after Ctrl-C"
-  echo "make run served OTLP into Redis and stopped on Ctrl-C"
+  echo "make run served OTLP into Redis and stopped on Ctrl-C, $((SECONDS - start)) s after it started"
 }
 
 # interrupt stops a process group as Ctrl-C in its terminal would, and waits for its leader.
@@ -142,6 +144,7 @@ trap 'exit 130' INT TERM
 
 step "debootstrap --variant=minbase $suite from $mirror"
 debootstrap --variant=minbase "$suite" "$root" "$mirror"
+echo "debootstrap took $SECONDS s"
 printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
 mount -t proc proc "$root/proc"
 mount -t sysfs sysfs "$root/sys"
