@@ -134,16 +134,20 @@ cleanup() {
   [ $status -eq 0 ] && echo "fresh-check: passed in $SECONDS s" || echo "fresh-check: FAILED after $SECONDS s" >&2
 }
 
+# Only a root this check built is replaced: FRESH_ROOT may name a directory that holds anything.
+marker=.fresh-check-root
 if [ -e "$root" ]; then
+  [ -e "$root/$marker" ] || fail "$root is not a root this check built; remove it or set FRESH_ROOT"
   [ -z "$(mounted_under "$root")" ] || fail "$root still has mounts from an earlier run: $(mounted_under "$root")"
   rm -rf --one-file-system "$root"
 fi
-mkdir -p "$(dirname "$root")"
+mkdir -p "$root"
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 step "debootstrap --variant=minbase $suite from $mirror"
 debootstrap --variant=minbase "$suite" "$root" "$mirror"
+touch "$root/$marker"
 echo "debootstrap took $SECONDS s"
 printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
 mount -t proc proc "$root/proc"
