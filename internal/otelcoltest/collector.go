@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,20 +16,9 @@ import (
 	"sync"
 	"syscall"
 	"time"
-)
 
-// Config is what a caller changes in the collector's config and command line.
-type Config struct {
-	// Exporter is the plumelog exporter's settings, indented under `plumelog:`.
-	Exporter string
-	// Extensions are more extensions, indented under `extensions:`, and ExtensionIDs the
-	// names the service enables.
-	Extensions   string
-	ExtensionIDs []string
-	// ComponentHealth makes health_check report component status, so that the exporter's
-	// recoverable errors show on it.
-	ComponentHealth bool
-}
+	"github.com/plumelog-otel/otelcol-plumelog/internal/testenv"
+)
 
 // Collector is a running otelcol-plumelog process.
 type Collector struct {
@@ -39,11 +27,12 @@ type Collector struct {
 	Metrics string // the collector's own Prometheus metrics, host:port
 	Health  string // URL of the health_check extension's status
 
-	bin    string
-	args   []string
-	cmd    *exec.Cmd
-	output syncBuffer
-	done   chan error
+	healthAddr string
+	bin        string
+	args       []string
+	cmd        *exec.Cmd
+	output     syncBuffer
+	done       chan error
 }
 
 type syncBuffer struct {
@@ -63,83 +52,30 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// FreeAddr returns a loopback host:port that nothing listens on.
-func FreeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
-// Start writes the config cfg describes to dir, starts the binary bin and waits until it is
-// healthy. On error nothing is left running.
+// Start writes the config cfg describes to dir, starts the binary bin on free loopback ports
+// and waits until it is healthy. On error nothing is left running; when the collector exits
+// at start, the error holds its output.
 func Start(bin, dir string, cfg Config) (*Collector, error) {
 	var addrs [4]string
 	for i := range addrs {
-		a, err := FreeAddr()
+		a, err := testenv.FreeAddr()
 		if err != nil {
 			return nil, err
 		}
 		addrs[i] = a
 	}
-	c := &Collector{GRPC: addrs[0], HTTP: addrs[1], Metrics: addrs[2], Health: "http://" + addrs[3] + "/", bin: bin}
-	_, metricsPort, _ := net.SplitHostPort(c.Metrics)
-	healthYAML := fmt.Sprintf(`
-  health_check:
-    endpoint: %s`, addrs[3])
+	c := &Collector{GRPC: addrs[0], HTTP: addrs[1], Metrics: addrs[2], Health: "http://" + addrs[3] + "/", healthAddr: addrs[3], bin: bin}
 	if cfg.ComponentHealth {
 		// Component status drives the shared health check implementation only.
 		c.args = append(c.args, "--feature-gates=+extension.healthcheck.useComponentStatus")
-		healthYAML = fmt.Sprintf(`
-  health_check:
-    http:
-      endpoint: %s
-      status:
-        enabled: true
-        path: /status
-    component_health:
-      include_recoverable_errors: true
-      recovery_duration: 1ms`, addrs[3])
 		c.Health = "http://" + addrs[3] + "/status"
 	}
-	config := fmt.Sprintf(`
-extensions:%s
-%s
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: %s
-      http:
-        endpoint: %s
-exporters:
-  plumelog:
-%s
-service:
-  extensions: [%s]
-  telemetry:
-    logs:
-      # Every "Dropped log records" line counts: the default samples repeated lines.
-      sampling:
-        enabled: false
-    metrics:
-      level: detailed
-      readers:
-        - pull:
-            exporter:
-              prometheus:
-                host: 127.0.0.1
-                port: %s
-  pipelines:
-    logs:
-      receivers: [otlp]
-      exporters: [plumelog]
-`, healthYAML, cfg.Extensions, c.GRPC, c.HTTP, cfg.Exporter,
-		strings.Join(append([]string{"health_check"}, cfg.ExtensionIDs...), ", "), metricsPort)
+	config, err := c.yaml(cfg)
+	if err != nil {
+		return nil, err
+	}
 	path := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
+	if err := os.WriteFile(path, config, 0o600); err != nil {
 		return nil, err
 	}
 	c.args = append(c.args, "--config", path)
@@ -172,7 +108,7 @@ func (c *Collector) start() error {
 		select {
 		case err := <-c.done:
 			c.cmd = nil
-			return fmt.Errorf("collector exited at start: %v\n%s", err, c.Output())
+			return fmt.Errorf("collector exited at start: %w\n%s", err, c.Output())
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
@@ -271,4 +207,10 @@ series:
 		sum += v
 	}
 	return sum
+}
+
+// portNumber returns the port of a host:port address as a number.
+func portNumber(addr string) int {
+	n, _ := strconv.Atoi(testenv.Port(addr))
+	return n
 }

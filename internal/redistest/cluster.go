@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/plumelog-otel/otelcol-plumelog/internal/testenv"
 )
 
 // Cluster is a Redis Cluster of masters without replicas, every slot assigned.
@@ -25,13 +27,13 @@ type Cluster struct {
 // when the test ends. Extra directives apply to every node.
 func StartCluster(t testing.TB, n int, args ...string) *Cluster {
 	t.Helper()
-	cli := Require(t, "redis-cli")
+	cli := testenv.Program(t, "redis-cli")
 	c := &Cluster{t: t}
 	for range n {
 		// The bus port is set explicitly: the default, port+10000, may be taken or out of range.
 		nodeArgs := append([]string{
 			"--cluster-enabled", "yes",
-			"--cluster-port", strconv.Itoa(FreePort(t)),
+			"--cluster-port", testenv.Port(testenv.Addr(t)),
 			"--cluster-node-timeout", "2000",
 		}, args...)
 		s := Start(t, nodeArgs...)

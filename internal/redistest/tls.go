@@ -12,9 +12,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
+
+	"github.com/plumelog-otel/otelcol-plumelog/internal/testenv"
 )
 
 // CA is a throwaway certificate authority for TLS tests.
@@ -110,8 +111,7 @@ func (ca *CA) Issue(t testing.TB, name string, hosts ...string) Cert {
 // (Redis requires client certificates unless told otherwise).
 func StartTLS(t testing.TB, ca *CA, cert Cert, args ...string) *Server {
 	t.Helper()
-	Require(t, "redis-server")
-	port := strconv.Itoa(FreePort(t))
+	addr := testenv.Addr(t)
 	self := ca.Issue(t, "redistest-client")
 	pair, err := tls.X509KeyPair(self.CertPEM, self.KeyPEM)
 	if err != nil {
@@ -119,20 +119,16 @@ func StartTLS(t testing.TB, ca *CA, cert Cert, args ...string) *Server {
 	}
 	roots := x509.NewCertPool()
 	roots.AddCert(ca.cert)
-	s := &Server{
-		Addr: "127.0.0.1:" + port,
+	return startServer(t, &Process{
+		Addr: addr,
 		Dir:  t.TempDir(),
-		t:    t,
 		args: append([]string{
-			"--port", "0", "--tls-port", port,
+			"--port", "0", "--tls-port", testenv.Port(addr),
 			"--tls-cert-file", cert.CertFile, "--tls-key-file", cert.KeyFile,
 			"--tls-ca-cert-file", ca.CertFile,
 		}, args...),
 		tls: &tls.Config{RootCAs: roots, Certificates: []tls.Certificate{pair}, ServerName: cert.host, MinVersion: tls.VersionTLS12},
-	}
-	s.start()
-	t.Cleanup(s.Stop)
-	return s
+	})
 }
 
 func newKey(t testing.TB) *ecdsa.PrivateKey {

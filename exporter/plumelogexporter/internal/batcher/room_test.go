@@ -19,6 +19,7 @@ func waitWaiting(t *testing.T, b *Batcher, n int) {
 	}, within, tick)
 }
 
+// addAsync adds recs from a goroutine of its own and hands over what Add returned.
 func addAsync(ctx context.Context, b *Batcher, recs [][]byte) <-chan error {
 	res := make(chan error, 1)
 	go func() { res <- b.Add(ctx, recs) }()
