@@ -171,7 +171,7 @@ func TestHostileInputThroughCollector(t *testing.T) {
 	}, cases)
 
 	require.Equal(t, http.StatusOK, mustGet(t, col.Health), "the collector is still healthy")
-	assert.EqualValues(t, want, col.scrape(t, "otelcol_plumelog_exporter_records_sent"))
+	assert.Equal(t, want, int(col.scrape(t, "otelcol_plumelog_exporter_records_sent")))
 	assert.Zero(t, col.scrape(t, "otelcol_plumelog_exporter_records_dropped"))
 }
 

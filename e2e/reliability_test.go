@@ -84,7 +84,7 @@ func TestCollectorStartsWithoutRedis(t *testing.T) {
 		return h.status == "StatusOK"
 	}, time.Minute, 50*time.Millisecond)
 	assert.Equal(t, http.StatusOK, h.code)
-	assert.EqualValues(t, sent, col.scrape(t, "otelcol_plumelog_exporter_records_sent"))
+	assert.Equal(t, sent, int(col.scrape(t, "otelcol_plumelog_exporter_records_sent")))
 	assert.Zero(t, col.scrape(t, "otelcol_plumelog_exporter_records_dropped"))
 	assert.Positive(t, col.scrape(t, "otelcol_plumelog_exporter_records_retried"))
 }

@@ -20,6 +20,12 @@ import (
 	"github.com/plumelog-otel/otelcol-plumelog/internal/testenv"
 )
 
+// exit is the end of one run of the binary: done is closed once it has exited, with err.
+type exit struct {
+	done chan struct{}
+	err  error
+}
+
 // Collector is a running otelcol-plumelog process.
 type Collector struct {
 	GRPC    string // OTLP/gRPC host:port
@@ -32,7 +38,7 @@ type Collector struct {
 	args       []string
 	cmd        *exec.Cmd
 	output     syncBuffer
-	done       chan error
+	exit       *exit
 }
 
 type syncBuffer struct {
@@ -92,9 +98,13 @@ func (c *Collector) start() error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting %s: %w", c.bin, err)
 	}
-	c.cmd, c.done = cmd, make(chan error, 1)
-	// The channel is passed in because a restart replaces c.done.
-	go func(done chan error) { done <- cmd.Wait() }(c.done)
+	// Each run has an exit of its own: a restart replaces c.exit.
+	x := &exit{done: make(chan struct{})}
+	c.cmd, c.exit = cmd, x
+	go func() {
+		x.err = cmd.Wait()
+		close(x.done)
+	}()
 
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -106,9 +116,9 @@ func (c *Collector) start() error {
 			}
 		}
 		select {
-		case err := <-c.done:
+		case <-x.done:
 			c.cmd = nil
-			return fmt.Errorf("collector exited at start: %w\n%s", err, c.Output())
+			return fmt.Errorf("collector exited at start: %w\n%s", x.err, c.Output())
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
@@ -130,12 +140,14 @@ func (c *Collector) Terminate() error { return c.cmd.Process.Signal(syscall.SIGT
 // Wait waits for the collector to exit after Terminate, and kills it after 60s.
 func (c *Collector) Wait() error {
 	defer func() { c.cmd = nil }()
+	// The exit status says nothing more: a collector that fails to shut down cleanly says so
+	// in its output, which the tests read.
 	select {
-	case <-c.done:
+	case <-c.exit.done:
 		return nil
 	case <-time.After(60 * time.Second):
 		_ = c.cmd.Process.Kill()
-		<-c.done
+		<-c.exit.done
 		return errors.New("collector did not stop within 60s of SIGTERM")
 	}
 }
@@ -153,7 +165,7 @@ func (c *Collector) Stop() error {
 // Kill ends the collector with SIGKILL, as a crash would: nothing is flushed.
 func (c *Collector) Kill() error {
 	err := c.cmd.Process.Kill()
-	<-c.done
+	<-c.exit.done
 	c.cmd = nil
 	return err
 }

@@ -2,7 +2,9 @@ package redistest
 
 import (
 	"context"
+	"net"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -85,16 +87,18 @@ func (c *Cluster) NodeOf(key string) *Server {
 	if err != nil {
 		c.t.Fatalf("CLUSTER KEYSLOT %s: %v", key, err)
 	}
-	slots, err := rdb.ClusterSlots(ctx).Result()
+	shards, err := rdb.ClusterShards(ctx).Result()
 	if err != nil {
-		c.t.Fatalf("CLUSTER SLOTS: %v", err)
+		c.t.Fatalf("CLUSTER SHARDS: %v", err)
 	}
-	for _, r := range slots {
-		if int(slot) >= r.Start && int(slot) <= r.End && len(r.Nodes) > 0 {
-			for _, s := range c.Nodes {
-				if s.Addr == r.Nodes[0].Addr {
-					return s
-				}
+	for _, shard := range shards {
+		if !slices.ContainsFunc(shard.Slots, func(r redis.SlotRange) bool { return slot >= r.Start && slot <= r.End }) {
+			continue
+		}
+		for _, n := range shard.Nodes {
+			addr := net.JoinHostPort(n.IP, strconv.FormatInt(n.Port, 10))
+			if i := slices.IndexFunc(c.Nodes, func(s *Server) bool { return s.Addr == addr }); n.Role == "master" && i >= 0 {
+				return c.Nodes[i]
 			}
 		}
 	}

@@ -43,7 +43,10 @@ func Launch(dir string, args ...string) (*Process, error) {
 		return nil, err
 	}
 	p := &Process{Addr: addr, Dir: dir, args: args}
-	return p, p.start()
+	if err := p.start(); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // start runs the server, not saving anything to disk, and waits until it answers.

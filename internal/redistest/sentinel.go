@@ -96,8 +96,8 @@ func (s *Sentinels) waitReady(n int) {
 			if err == nil && m["num-other-sentinels"] == strconv.Itoa(n-1) && m["num-slaves"] == strconv.Itoa(s.opt.Replicas) {
 				break
 			}
-			if err := s.procs[i].exited("redis-sentinel"); err != nil {
-				s.t.Fatal(err)
+			if exited := s.procs[i].exited("redis-sentinel"); exited != nil {
+				s.t.Fatal(exited)
 			}
 			if time.Now().After(deadline) {
 				_ = c.Close()
@@ -133,9 +133,9 @@ func (s *Sentinels) WaitForFailover(old string, timeout time.Duration) string {
 		addr, err := s.MasterAddr(context.Background())
 		if err == nil && addr != old {
 			c := redis.NewClient(&redis.Options{Addr: addr, Password: s.opt.MasterPassword, MaxRetries: -1})
-			role, err := c.Do(context.Background(), "ROLE").Slice()
+			role, roleErr := c.Do(context.Background(), "ROLE").Slice()
 			_ = c.Close()
-			if err == nil && len(role) > 0 && role[0] == "master" {
+			if roleErr == nil && len(role) > 0 && role[0] == "master" {
 				return addr
 			}
 		}

@@ -69,18 +69,9 @@ func throughputRun(o options) (runResult, error) {
 
 	d := &drainer{rdb: e.rdb, interval: 2 * time.Millisecond}
 	defer d.start()()
-	start := time.Now()
-	if err := sendAll(senders); err != nil {
-		return runResult{}, err
-	}
-	err = waitFor(5*time.Minute, func() bool {
-		delivered, _, _ := d.counts()
-		return delivered >= total
-	})
-	elapsed := time.Since(start)
+	elapsed, err := deliverAll(senders, d, total)
 	if err != nil {
-		delivered, _, _ := d.counts()
-		return runResult{}, fmt.Errorf("delivered %d of %d: %w", delivered, total, err)
+		return runResult{}, err
 	}
 	var all []time.Duration
 	for _, s := range senders {
@@ -93,6 +84,25 @@ func throughputRun(o options) (runResult, error) {
 		ackP50: percentile(all, 0.5).Round(10 * time.Microsecond), ackP99: percentile(all, 0.99).Round(10 * time.Microsecond),
 		e2eP50: percentile(d.latencies, 0.5).Round(time.Millisecond), e2eP99: percentile(d.latencies, 0.99).Round(time.Millisecond),
 	}, nil
+}
+
+// deliverAll sends every sender's requests and waits until the drainer has taken all total
+// records, and returns how long that took.
+func deliverAll(senders []*sender, d *drainer, total int) (time.Duration, error) {
+	start := time.Now()
+	if err := sendAll(senders); err != nil {
+		return 0, err
+	}
+	err := waitFor(5*time.Minute, func() bool {
+		delivered, _, _ := d.counts()
+		return delivered >= total
+	})
+	elapsed := time.Since(start)
+	if err != nil {
+		delivered, _, _ := d.counts()
+		return 0, fmt.Errorf("delivered %d of %d: %w", delivered, total, err)
+	}
+	return elapsed, nil
 }
 
 // prepareSenders connects o.concurrency clients and builds their requests before the clock

@@ -69,7 +69,7 @@ func run(in, out string) error {
 		return err
 	}
 	var res results
-	if err := json.Unmarshal(data, &res); err != nil {
+	if err = json.Unmarshal(data, &res); err != nil {
 		return fmt.Errorf("%s: %w", in, err)
 	}
 	p := newPlot(res)

@@ -485,7 +485,6 @@ func TestBlockTimeout(t *testing.T) {
 		n, _ := b.Held()
 		assert.Equal(t, 10, n, "nothing admitted")
 	})
-
 }
 
 // TestBlockedAddEnds ends an Add that waits for room by its context and by Shutdown.
@@ -589,7 +588,7 @@ func TestAddAndWaitHandsBackOnlyUndelivered(t *testing.T) {
 	require.ErrorAs(t, err, &handedBack)
 	assert.Equal(t, []int{4, 5, 6, 7}, handedBack.Positions)
 	assert.Equal(t, 10, handedBack.Total)
-	assert.ErrorIs(t, err, errTransient)
+	require.ErrorIs(t, err, errTransient)
 	assert.False(t, consumererror.IsPermanent(err))
 	require.NoError(t, shutdown(t, b))
 	assert.Equal(t, names(append(append([][]byte{}, recs[:4]...), recs[8:]...)), s.delivered())

@@ -114,7 +114,7 @@ func (in *instance) sums(t testing.TB, name string) map[string]int64 {
 	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
 		k := ""
 		if dp.Attributes.Len() > 0 {
-			k = dp.Attributes.ToSlice()[0].Value.Emit()
+			k = dp.Attributes.ToSlice()[0].Value.String()
 		}
 		out[k] += dp.Value
 	}

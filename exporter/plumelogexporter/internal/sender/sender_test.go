@@ -147,7 +147,7 @@ func TestSendErrorClasses(t *testing.T) {
 			require.Error(t, err)
 			assert.Equal(t, tt.permanent, consumererror.IsPermanent(err), "%v", err)
 			if tt.says != "" {
-				assert.ErrorContains(t, err, tt.says)
+				require.ErrorContains(t, err, tt.says)
 			}
 			if tt.hides != "" {
 				assert.NotContains(t, err.Error(), tt.hides, "the password stays out of errors")
