@@ -4,17 +4,18 @@ GO ?= go
 BIN := $(CURDIR)/bin
 OCB := $(BIN)/builder
 TELEMETRYGEN := $(BIN)/telemetrygen
+GOLANGCI_LINT := $(BIN)/golangci-lint
 COLLECTOR := $(CURDIR)/build/otelcol-plumelog/otelcol-plumelog
 FUZZTIME ?= 15s
 DURATION ?= 5m
 PACKAGES := redis-server=redis-server redis-cli=redis-tools redis-sentinel=redis-sentinel python3:lz4.block=python3-lz4
 
-.PHONY: run test fuzz soak build bench generate lint packages clean
+.PHONY: run test fuzz soak build bench generate lint check-generated packages clean
 
 run: build packages
 	scripts/run.sh $(COLLECTOR) testdata/collector-config.yaml
 
-test: build packages $(TELEMETRYGEN)
+test: lint build packages $(TELEMETRYGEN)
 	PLUMELOG_COLLECTOR=$(COLLECTOR) TELEMETRYGEN=$(TELEMETRYGEN) $(GO) test -race -count=1 -timeout 30m ./...
 	$(MAKE) fuzz
 
@@ -51,15 +52,24 @@ bench: packages
 generate:
 	$(GO) generate ./...
 
-lint:
-	test -z "$$(gofmt -l $$(git ls-files '*.go'))"
-	$(GO) vet ./...
+# golangci-lint with .golangci.yml (gofmt, goimports, go vet and the linters it lists) over
+# the project and its tools module, once go mod tidy and go generate have nothing to change.
+lint: check-generated $(GOLANGCI_LINT)
+	$(GOLANGCI_LINT) run ./...
+	cd internal/tools && $(GOLANGCI_LINT) run ./...
+
+check-generated:
+	scripts/check-generated.sh
 
 packages:
 	scripts/ensure-packages.sh $(PACKAGES)
 
 $(OCB):
 	GOBIN=$(BIN) $(GO) install go.opentelemetry.io/collector/cmd/builder@v0.165.0
+
+# The version is pinned in its own module file, apart from the tools module's dependencies.
+$(GOLANGCI_LINT): internal/tools/golangci-lint.mod
+	cd internal/tools && $(GO) build -modfile=golangci-lint.mod -o $(GOLANGCI_LINT) github.com/golangci/golangci-lint/v2/cmd/golangci-lint
 
 $(TELEMETRYGEN):
 	GOBIN=$(BIN) $(GO) install github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen@v0.161.0

@@ -1,5 +1,7 @@
-// Package otelcoltest runs the built otelcol-plumelog binary on free loopback ports and sends
-// it numbered log records with the OTel Go SDK, for the end-to-end tests and the soak tool.
+// Package otelcoltest runs the built otelcol-plumelog binary on free loopback ports, with a
+// config built from Go data, and sends it numbered log records with the OTel Go SDK, for the
+// end-to-end tests and the soak tool. Its Settings, keyed as the documentation writes them,
+// also configure the exporter in process (the exporter's tests and the load benchmark).
 package otelcoltest // import "github.com/plumelog-otel/otelcol-plumelog/internal/otelcoltest"
 
 import (
