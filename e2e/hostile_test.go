@@ -25,12 +25,6 @@ import (
 	"github.com/plumelog-otel/otelcol-plumelog/internal/redistest"
 )
 
-// coreKeys are Plumelog's own keys; as attribute keys they must never replace or repeat them.
-var coreKeys = []string{
-	"appName", "env", "appNameWithEnv", "serverName", "dtTime", "seq", "dateTime", "logLevel",
-	"content", "className", "method", "threadName", "traceId", "spanId", "logType",
-}
-
 const maxContent = 1000
 
 var truncationMarker = regexp.MustCompile(`…\[truncated [1-9]\d* bytes\]$`)
@@ -97,7 +91,7 @@ func nest(lr plog.LogRecord, depth int) {
 // collide gives lr an attribute named like each of Plumelog's core keys, of every type.
 func collide(lr plog.LogRecord) {
 	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(time.Now()))
-	for i, k := range coreKeys {
+	for i, k := range plumelogtest.CoreKeys {
 		switch i % 3 {
 		case 0:
 			lr.Attributes().PutInt(k, int64(i))
@@ -231,7 +225,7 @@ func sendHostileWithSDK(t *testing.T, endpoint string) int {
 	}
 	emit("deeply nested map", deep, true)
 	var collisions []attribute.KeyValue
-	for i, k := range coreKeys {
+	for i, k := range plumelogtest.CoreKeys {
 		collisions = append(collisions, attribute.Int(k, i))
 	}
 	emit("core key collisions", attribute.StringValue("collisions"), true, collisions...)

@@ -14,6 +14,13 @@ import (
 	"unicode/utf8"
 )
 
+// CoreKeys are the keys of a run-log message, as the wire contract lists them. An attribute
+// named like one must never replace or repeat it.
+var CoreKeys = []string{
+	"appName", "env", "appNameWithEnv", "serverName", "dtTime", "seq", "dateTime", "logLevel",
+	"content", "className", "method", "threadName", "traceId", "spanId", "logType",
+}
+
 // stringKeys are the core keys the server and its Elasticsearch index read as strings.
 var stringKeys = []string{
 	"appName", "env", "appNameWithEnv", "serverName", "dateTime", "logLevel",

@@ -50,10 +50,17 @@ func benchLogs() plog.Logs {
 	)
 }
 
-// reportPerRecord reports time, bytes and allocations per record; the -benchmem figures are
-// per call of benchRecords records.
-func reportPerRecord(b *testing.B, before *runtime.MemStats) {
-	var after runtime.MemStats
+// benchEncode measures encode on the benchmark batch and reports time, bytes and allocations
+// per record besides the -benchmem figures, which are per call of benchRecords records.
+func benchEncode(b *testing.B, encode func(plog.Logs) [][]byte) {
+	ld := benchLogs()
+	require.Len(b, encode(ld), benchRecords)
+	b.ReportAllocs()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for b.Loop() {
+		encode(ld)
+	}
 	runtime.ReadMemStats(&after)
 	records := float64(b.N) * benchRecords
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/records, "ns/record")
@@ -62,29 +69,11 @@ func reportPerRecord(b *testing.B, before *runtime.MemStats) {
 }
 
 func BenchmarkEncodeLogs(b *testing.B) {
-	ld := benchLogs()
-	e := New(Config{Location: shanghai})
-	require.Len(b, e.EncodeLogs(ld), benchRecords)
-	b.ReportAllocs()
-	var before runtime.MemStats
-	runtime.ReadMemStats(&before)
-	for b.Loop() {
-		e.EncodeLogs(ld)
-	}
-	reportPerRecord(b, &before)
+	benchEncode(b, New(Config{Location: shanghai}).EncodeLogs)
 }
 
 func BenchmarkBaselineMapJSON(b *testing.B) {
-	ld := benchLogs()
-	bl := newBaseline(Config{Location: shanghai})
-	require.Len(b, bl.encodeLogs(ld), benchRecords)
-	b.ReportAllocs()
-	var before runtime.MemStats
-	runtime.ReadMemStats(&before)
-	for b.Loop() {
-		bl.encodeLogs(ld)
-	}
-	reportPerRecord(b, &before)
+	benchEncode(b, newBaseline(Config{Location: shanghai}).encodeLogs)
 }
 
 // BenchmarkAppendString measures the string escaper on English and on Chinese text, which

@@ -147,11 +147,16 @@ func TestLoadBench(t *testing.T) {
 	}
 	res.Saturation = saturation(t, srv)
 
+	writeResults(t, dir, "results", res, markdown(res))
+}
+
+// writeResults writes res as <name>.json and its table md as <name>.md in dir, and logs md.
+func writeResults(t *testing.T, dir, name string, res any, md string) {
+	t.Helper()
 	data, err := json.MarshalIndent(res, "", "  ")
 	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "results.json"), data, 0o644))
-	md := markdown(res)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "results.md"), []byte(md), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, name+".json"), data, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, name+".md"), []byte(md), 0o644))
 	t.Log("\n" + md)
 }
 

@@ -2,10 +2,7 @@ package loadbench
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -81,12 +78,7 @@ func TestOverloadMemory(t *testing.T) {
 	require.Equal(t, requestRecords+accepted, rdb.LLen(ctx, key).Val(), "every accepted record is delivered")
 	require.LessOrEqual(t, res.MaxHeld, int64(res.MaxRecords))
 
-	data, err := json.MarshalIndent(res, "", "  ")
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "overload.json"), data, 0o644))
-	md := overloadMarkdown(res)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "overload.md"), []byte(md), 0o644))
-	t.Log("\n" + md)
+	writeResults(t, dir, "overload", res, overloadMarkdown(res))
 }
 
 // overload has res.Producers producers push new requests as fast as ConsumeLogs returns for
