@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"context"
 	"os"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/plumelog-otel/otelcol-plumelog/internal/otelcoltest"
+	"github.com/plumelog-otel/otelcol-plumelog/internal/redistest"
 	"github.com/plumelog-otel/otelcol-plumelog/internal/testenv"
 )
 
@@ -68,21 +68,7 @@ func (c *collector) scrape(t *testing.T, name string, labels ...string) float64 
 // (duplicated) elements, and returns all elements.
 func waitForLen(t *testing.T, rdb *redis.Client, key string, want int) []string {
 	t.Helper()
-	ctx := context.Background()
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		n, err := rdb.LLen(ctx, key).Result()
-		require.NoError(t, err)
-		if n >= int64(want) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s holds %d of %d elements after 90s", key, n, want)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	redistest.WaitLen(t, rdb, key, want)
 	time.Sleep(500 * time.Millisecond)
-	all, err := rdb.LRange(ctx, key, 0, -1).Result()
-	require.NoError(t, err)
-	return all
+	return redistest.List(t, rdb, key)
 }

@@ -320,7 +320,7 @@ func TestNoSpinWhileSendFails(t *testing.T) {
 	assert.LessOrEqual(t, inWindow, 12)
 	assert.GreaterOrEqual(t, inWindow, 3, "the batch is retried")
 	records, _ := b.Held()
-	assert.Equal(t, 10, records, "a failing batch neither grows nor leaves the queue")
+	assert.Equal(t, 10, records, "a failing batch neither grows nor leaves the buffer")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
@@ -460,7 +460,7 @@ func TestBlockTimeout(t *testing.T) {
 		res := addAsync(context.Background(), b, records("b", 5))
 		select {
 		case err := <-res:
-			t.Fatalf("Add returned %v while the queue was full", err)
+			t.Fatalf("Add returned %v while the buffer was full", err)
 		case <-time.After(quiet):
 		}
 		unblock()
