@@ -4,6 +4,7 @@ GO ?= go
 BIN := $(CURDIR)/bin
 OCB := $(BIN)/builder
 TELEMETRYGEN := $(BIN)/telemetrygen
+GOLANGCI_LINT := $(BIN)/golangci-lint
 COLLECTOR := $(CURDIR)/build/otelcol-plumelog/otelcol-plumelog
 FUZZTIME ?= 15s
 DURATION ?= 5m
@@ -13,13 +14,13 @@ PACKAGES := $(CERTS) redis-server=redis-server redis-cli=redis-tools redis-senti
 # The OTel JavaScript SDK client of the end-to-end tests, installed from its lockfile.
 JSCLIENT := $(CURDIR)/e2e/jsclient
 
-.PHONY: run test fuzz soak build bench generate lint packages fresh-check clean
+.PHONY: run test fuzz soak build bench generate lint check-generated packages fresh-check clean
 
 run: build packages
 	scripts/run.sh $(COLLECTOR) testdata/collector-config.yaml
 
 # -race once gcc and the C headers are there (race-flag.sh installs them), else a notice (an error with CI=true).
-test: build packages $(TELEMETRYGEN) $(JSCLIENT)/node_modules
+test: lint build packages $(TELEMETRYGEN) $(JSCLIENT)/node_modules
 	race=$$(GO=$(GO) scripts/race-flag.sh) && \
 	  PLUMELOG_COLLECTOR=$(COLLECTOR) TELEMETRYGEN=$(TELEMETRYGEN) PLUMELOG_JSCLIENT=$(JSCLIENT)/client.js \
 	  $(GO) test $$race -count=1 -timeout 30m ./... && \
@@ -60,9 +61,14 @@ bench: packages
 generate:
 	$(GO) generate ./...
 
-lint:
-	test -z "$$(gofmt -l $$(git ls-files '*.go'))"
-	$(GO) vet ./...
+# golangci-lint with .golangci.yml (gofmt, goimports, go vet and the linters it lists) over
+# the project and its tools module, once go mod tidy and go generate have nothing to change.
+lint: check-generated $(GOLANGCI_LINT)
+	$(GOLANGCI_LINT) run ./...
+	cd internal/tools && $(GOLANGCI_LINT) run ./...
+
+check-generated:
+	scripts/check-generated.sh
 
 packages:
 	scripts/ensure-packages.sh $(PACKAGES)
@@ -74,6 +80,11 @@ $(OCB):
 $(JSCLIENT)/node_modules: $(JSCLIENT)/package-lock.json | packages
 	cd $(JSCLIENT) && npm ci --no-audit --no-fund
 	touch $@
+
+# The version is pinned in its own module file, apart from the tools module's dependencies.
+$(GOLANGCI_LINT): internal/tools/golangci-lint.mod
+	scripts/ensure-packages.sh $(CERTS)
+	cd internal/tools && $(GO) build -modfile=golangci-lint.mod -o $(GOLANGCI_LINT) github.com/golangci/golangci-lint/v2/cmd/golangci-lint
 
 $(TELEMETRYGEN):
 	scripts/ensure-packages.sh $(CERTS)

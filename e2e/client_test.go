@@ -3,13 +3,11 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/plumelog-otel/otelcol-plumelog/internal/otelcoltest"
@@ -101,30 +99,6 @@ func (s *streamer) waitAcked(t *testing.T, n int) {
 	t.Helper()
 	require.Eventually(t, func() bool { return s.acknowledged() >= n }, 2*time.Minute, 10*time.Millisecond,
 		"the collector acknowledged %d of %d records", s.acknowledged(), n)
-}
-
-// idCounts reads the whole list, checks every element against the wire contract, and
-// returns how often each id arrived.
-func idCounts(t *testing.T, rdb *redis.Client) map[int]int {
-	t.Helper()
-	elements, err := rdb.LRange(context.Background(), "plume_log_list", 0, -1).Result()
-	require.NoError(t, err)
-	counts := map[int]int{}
-	for _, m := range checkAll(t, elements) {
-		id, err := strconv.Atoi(m["id"].(string))
-		require.NoError(t, err)
-		counts[id]++
-	}
-	return counts
-}
-
-// duplicates is the number of extra arrivals in counts, as idCounts returns them.
-func duplicates(counts map[int]int) int {
-	n := 0
-	for _, c := range counts {
-		n += c - 1
-	}
-	return n
 }
 
 // droppedInLogs adds up the records of the exporter's "Dropped records" lines in the

@@ -3,9 +3,7 @@
 package e2e
 
 import (
-	"context"
 	"os"
-	"strconv"
 	"testing"
 	"time"
 
@@ -13,20 +11,16 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/plumelog-otel/otelcol-plumelog/internal/otelcoltest"
-	"github.com/plumelog-otel/otelcol-plumelog/internal/plumelogtest"
 	"github.com/plumelog-otel/otelcol-plumelog/internal/redistest"
+	"github.com/plumelog-otel/otelcol-plumelog/internal/testenv"
 )
 
-// binary returns the path in the environment variable env, which `make test` sets. Without
-// it the test is skipped, except with CI=true, where it fails.
+// binary returns the path in the environment variable env, which `make test` sets.
 func binary(t *testing.T, env string) string {
 	t.Helper()
 	path := os.Getenv(env)
 	if path == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not set; run the tests with `make test`", env)
-		}
-		t.Skipf("%s is not set; `make test` builds it and sets it", env)
+		testenv.Missing(t, env+" is not set")
 	}
 	if _, err := os.Stat(path); err != nil {
 		t.Fatalf("%s=%s: %v", env, path, err)
@@ -37,11 +31,11 @@ func binary(t *testing.T, env string) string {
 // collector is a running otelcol-plumelog process with the tests' helpers.
 type collector struct{ *otelcoltest.Collector }
 
-// startCollector writes a config with the plumelog exporter's settings in exporterYAML
-// (indented under `plumelog:`), starts the binary and waits until it is healthy.
-func startCollector(t *testing.T, exporterYAML string) *collector {
+// startCollector starts the binary with the plumelog exporter's settings and waits until it
+// is healthy.
+func startCollector(t *testing.T, exporter otelcoltest.Settings) *collector {
 	t.Helper()
-	return startCollectorWith(t, otelcoltest.Config{Exporter: exporterYAML})
+	return startCollectorWith(t, otelcoltest.Config{Exporter: exporter})
 }
 
 // startCollectorWith starts the binary with the config cfg describes and waits until it is
@@ -70,41 +64,11 @@ func (c *collector) scrape(t *testing.T, name string, labels ...string) float64 
 	return otelcoltest.Sum(m, name, labels...)
 }
 
-func loopback(t *testing.T) string {
-	return "127.0.0.1:" + strconv.Itoa(redistest.FreePort(t))
-}
-
 // waitForLen waits until the list holds want elements, then a little longer to catch extra
 // (duplicated) elements, and returns all elements.
 func waitForLen(t *testing.T, rdb *redis.Client, key string, want int) []string {
 	t.Helper()
-	ctx := context.Background()
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		n, err := rdb.LLen(ctx, key).Result()
-		require.NoError(t, err)
-		if n >= int64(want) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s holds %d of %d elements after 90s", key, n, want)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	redistest.WaitLen(t, rdb, key, want)
 	time.Sleep(500 * time.Millisecond)
-	all, err := rdb.LRange(ctx, key, 0, -1).Result()
-	require.NoError(t, err)
-	return all
-}
-
-// checkAll checks every element against the contract and returns the decoded messages.
-func checkAll(t *testing.T, elements []string) []map[string]any {
-	t.Helper()
-	msgs := make([]map[string]any, len(elements))
-	for i, e := range elements {
-		msg, err := plumelogtest.CheckRunLog([]byte(e))
-		require.NoError(t, err, "element %d: %s", i, e)
-		msgs[i] = msg
-	}
-	return msgs
+	return redistest.List(t, rdb, key)
 }

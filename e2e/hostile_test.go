@@ -3,12 +3,10 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
+	"maps"
+	"math"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -22,18 +20,14 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	otellog "go.opentelemetry.io/otel/log"
 
+	"github.com/plumelog-otel/otelcol-plumelog/internal/otelcoltest"
+	"github.com/plumelog-otel/otelcol-plumelog/internal/plumelogtest"
 	"github.com/plumelog-otel/otelcol-plumelog/internal/redistest"
 )
 
-// coreKeys are Plumelog's own keys; as attribute keys they must never replace or repeat them.
-var coreKeys = []string{
-	"appName", "env", "appNameWithEnv", "serverName", "dtTime", "seq", "dateTime", "logLevel",
-	"content", "className", "method", "threadName", "traceId", "spanId", "logType",
-}
-
 const maxContent = 1000
 
-var truncationMarker = regexp.MustCompile(`…\[truncated [1-9][0-9]* bytes\]$`)
+var truncationMarker = regexp.MustCompile(`…\[truncated [1-9]\d* bytes\]$`)
 
 // hostileLogs is a payload of everything a hostile or careless client may send: empty
 // resources and scopes, records without timestamps, a body far over max_content_size, maps
@@ -52,13 +46,36 @@ func hostileLogs(depth int) plog.Logs {
 	sl := rl.ScopeLogs().AppendEmpty()
 	sl.Scope().SetName("scope\xc3\x28name")
 	records := sl.LogRecords()
+	newCase := func(name string) plog.LogRecord {
+		lr := records.AppendEmpty()
+		lr.Attributes().PutStr("case", name)
+		return lr
+	}
 
-	lr := records.AppendEmpty()
-	lr.Attributes().PutStr("case", "huge body, no timestamps")
-	lr.Body().SetStr(strings.Repeat("0123456789", 10_000))
+	newCase("huge body, no timestamps").Body().SetStr(strings.Repeat("0123456789", 10_000))
+	nest(newCase("deeply nested map"), depth)
+	collide(newCase("core key collisions"))
 
-	lr = records.AppendEmpty()
-	lr.Attributes().PutStr("case", "deeply nested map")
+	lr := newCase("invalid utf-8")
+	lr.Attributes().PutStr("key\xff", "value\xfe\xed\xa0\x80")
+	lr.Attributes().PutStr("thread.name", "thread\xff")
+	lr.Body().SetStr("body \xc3\x28 \x00 \u2028 \n end")
+	lr.SetSeverityText("WARN\xff")
+
+	lr = newCase("severity above range")
+	lr.SetSeverityNumber(plog.SeverityNumber(99))
+	lr.SetSeverityText("WARNING")
+	lr.Body().SetEmptyBytes().FromRaw([]byte{0, 1, 2, 0xff})
+
+	lr = newCase("severity below range")
+	lr.SetSeverityNumber(plog.SeverityNumber(-3))
+	lr.SetSeverityText("WARNING")
+	lr.Body().SetDouble(math.Copysign(0, -1))
+	return ld
+}
+
+// nest gives lr a body map and an attribute nested depth levels deep.
+func nest(lr plog.LogRecord, depth int) {
 	lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
 	m := lr.Body().SetEmptyMap()
 	for range depth {
@@ -69,11 +86,12 @@ func hostileLogs(depth int) plog.Logs {
 	for range depth {
 		nested = nested.PutEmptySlice("s").AppendEmpty().SetEmptyMap()
 	}
+}
 
-	lr = records.AppendEmpty()
-	lr.Attributes().PutStr("case", "core key collisions")
+// collide gives lr an attribute named like each of Plumelog's core keys, of every type.
+func collide(lr plog.LogRecord) {
 	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(time.Now()))
-	for i, k := range coreKeys {
+	for i, k := range plumelogtest.CoreKeys {
 		switch i % 3 {
 		case 0:
 			lr.Attributes().PutInt(k, int64(i))
@@ -84,26 +102,6 @@ func hostileLogs(depth int) plog.Logs {
 		}
 	}
 	lr.Body().SetStr("collisions")
-
-	lr = records.AppendEmpty()
-	lr.Attributes().PutStr("case", "invalid utf-8")
-	lr.Attributes().PutStr("key\xff", "value\xfe\xed\xa0\x80")
-	lr.Attributes().PutStr("thread.name", "thread\xff")
-	lr.Body().SetStr("body \xc3\x28 \x00 \u2028 \n end")
-	lr.SetSeverityText("WARN\xff")
-
-	lr = records.AppendEmpty()
-	lr.Attributes().PutStr("case", "severity above range")
-	lr.SetSeverityNumber(plog.SeverityNumber(99))
-	lr.SetSeverityText("WARNING")
-	lr.Body().SetEmptyBytes().FromRaw([]byte{0, 1, 2, 0xff})
-
-	lr = records.AppendEmpty()
-	lr.Attributes().PutStr("case", "severity below range")
-	lr.SetSeverityNumber(plog.SeverityNumber(-3))
-	lr.SetSeverityText("WARNING")
-	lr.Body().SetDouble(-0.0)
-	return ld
 }
 
 // TestHostileInputThroughCollector sends hostile payloads through the built collector as
@@ -112,9 +110,7 @@ func hostileLogs(depth int) plog.Logs {
 // record becomes one element the wire contract accepts.
 func TestHostileInputThroughCollector(t *testing.T) {
 	srv := redistest.Start(t)
-	col := startCollector(t, fmt.Sprintf(`
-    endpoint: %s
-    max_content_size: %d`, srv.Addr, maxContent))
+	col := startCollector(t, otelcoltest.Settings{"endpoint": srv.Addr, "max_content_size": maxContent})
 	post := func(contentType string, body []byte) (int, string) {
 		resp, err := http.Post("http://"+col.HTTP+"/v1/logs", contentType, bytes.NewReader(body))
 		require.NoError(t, err)
@@ -150,7 +146,7 @@ func TestHostileInputThroughCollector(t *testing.T) {
 	}
 	want := sent + sendHostileWithSDK(t, col.GRPC)
 
-	msgs := checkAll(t, waitForLen(t, srv.Client(), "plume_log_list", want))
+	msgs := plumelogtest.Messages(t, waitForLen(t, srv.Client(), "plume_log_list", want))
 	require.Len(t, msgs, want)
 	cases := map[string]int{}
 	elided := 0
@@ -158,33 +154,8 @@ func TestHostileInputThroughCollector(t *testing.T) {
 		c, _ := m["case"].(string)
 		cases[c]++
 		assert.Equal(t, "hostile", m["appName"], "a core key in the attributes never replaces the mapped value")
-		content := m["content"].(string)
-		switch c {
-		case "huge body, no timestamps":
-			require.Regexp(t, truncationMarker, content)
-			kept := content[:truncationMarker.FindStringIndex(content)[0]]
-			assert.LessOrEqual(t, len(kept), maxContent)
-			assert.Greater(t, len(kept), maxContent-4, "cut at the last character boundary")
-		case "deeply nested map":
-			// At most 64 levels are rendered; a deeper value is elided.
-			if strings.Contains(content, "leaf") {
-				assert.LessOrEqual(t, strings.Count(content, "{"), 64)
-			} else {
-				assert.Contains(t, content, `"…"`)
-				elided++
-			}
-		case "core key collisions":
-			assert.Equal(t, "collisions", content)
-			assert.Equal(t, "INFO", m["logLevel"])
-		case "invalid utf-8":
-			assert.Contains(t, content, "\uFFFD")
-			assert.Equal(t, "thread\uFFFD", m["threadName"])
-			// Each invalid byte becomes one U+FFFD, as Go decodes it.
-			assert.Equal(t, string([]rune("value\xfe\xed\xa0\x80")), m["key\uFFFD"])
-		case "severity above range":
-			assert.Equal(t, "ERROR", m["logLevel"], "numbers above FATAL count as the most severe")
-		case "severity below range":
-			assert.Equal(t, "WARN", m["logLevel"], "the severity text is the fallback")
+		if checkHostile(t, c, m) {
+			elided++
 		}
 	}
 	assert.Equal(t, 1, elided, "the 500 levels sent as JSON are cut at 64")
@@ -194,8 +165,42 @@ func TestHostileInputThroughCollector(t *testing.T) {
 	}, cases)
 
 	require.Equal(t, http.StatusOK, mustGet(t, col.Health), "the collector is still healthy")
-	assert.EqualValues(t, want, col.scrape(t, "otelcol_plumelog_exporter_records_sent"))
+	assert.Equal(t, want, int(col.scrape(t, "otelcol_plumelog_exporter_records_sent")))
 	assert.Zero(t, col.scrape(t, "otelcol_plumelog_exporter_records_dropped"))
+}
+
+// checkHostile checks the message of one hostile case and reports whether its nesting was
+// elided.
+func checkHostile(t *testing.T, kase string, m map[string]any) (elided bool) {
+	t.Helper()
+	content := m["content"].(string)
+	switch kase {
+	case "huge body, no timestamps":
+		require.Regexp(t, truncationMarker, content)
+		kept := content[:truncationMarker.FindStringIndex(content)[0]]
+		assert.LessOrEqual(t, len(kept), maxContent)
+		assert.Greater(t, len(kept), maxContent-4, "cut at the last character boundary")
+	case "deeply nested map":
+		// At most 64 levels are rendered; a deeper value is elided.
+		if !strings.Contains(content, "leaf") {
+			assert.Contains(t, content, `"…"`)
+			return true
+		}
+		assert.LessOrEqual(t, strings.Count(content, "{"), 64)
+	case "core key collisions":
+		assert.Equal(t, "collisions", content)
+		assert.Equal(t, "INFO", m["logLevel"])
+	case "invalid utf-8":
+		assert.Contains(t, content, "\uFFFD")
+		assert.Equal(t, "thread\uFFFD", m["threadName"])
+		// Each invalid byte becomes one U+FFFD, as Go decodes it.
+		assert.Equal(t, string([]rune("value\xfe\xed\xa0\x80")), m["key\uFFFD"])
+	case "severity above range":
+		assert.Equal(t, "ERROR", m["logLevel"], "numbers above FATAL count as the most severe")
+	case "severity below range":
+		assert.Equal(t, "WARN", m["logLevel"], "the severity text is the fallback")
+	}
+	return false
 }
 
 // sendHostileWithSDK sends what the OTel Go SDK can express of the hostile payload (it cannot
@@ -220,7 +225,7 @@ func sendHostileWithSDK(t *testing.T, endpoint string) int {
 	}
 	emit("deeply nested map", deep, true)
 	var collisions []attribute.KeyValue
-	for i, k := range coreKeys {
+	for i, k := range plumelogtest.CoreKeys {
 		collisions = append(collisions, attribute.Int(k, i))
 	}
 	emit("core key collisions", attribute.StringValue("collisions"), true, collisions...)
@@ -237,75 +242,54 @@ func mustGet(t *testing.T, url string) int {
 	return resp.StatusCode
 }
 
+// invalidConfigs are bad exporter settings, each with what the collector's message must
+// name. Each runs with endpoint 127.0.0.1:1 unless it sets an endpoint.
+var invalidConfigs = []struct {
+	name     string
+	exporter otelcoltest.Settings
+	names    string
+}{
+	{"endpoint without port", otelcoltest.Settings{"endpoint": "redis.internal"}, `"endpoint"`},
+	{"several addresses in endpoint", otelcoltest.Settings{"endpoint": "a:6379,b:6379"}, `"endpoint"`},
+	{"endpoint and cluster", otelcoltest.Settings{"endpoint": "127.0.0.1:1", "cluster::addresses": []string{"127.0.0.1:7000"}}, `"endpoint" must be empty with "cluster"`},
+	{"sentinel without master name", otelcoltest.Settings{"endpoint": "", "sentinel::addresses": []string{"127.0.0.1:26379"}}, `"sentinel::master_name"`},
+	{"negative db", otelcoltest.Settings{"db": -1}, `"db"`},
+	{"negative read timeout", otelcoltest.Settings{"read_timeout": "-1s"}, `"read_timeout"`},
+	{"empty key", otelcoltest.Settings{"key": ""}, `"key"`},
+	{"empty app name", otelcoltest.Settings{"app_name": ""}, `"app_name"`},
+	{"unknown time zone", otelcoltest.Settings{"timezone": "Mars/Olympus_Mons"}, `"timezone"`},
+	{"negative max content size", otelcoltest.Settings{"max_content_size": -5}, `"max_content_size"`},
+	{"zero batch size", otelcoltest.Settings{"batch_size": 0}, `"batch_size"`},
+	{"batch size not a number", otelcoltest.Settings{"batch_size": "lots"}, `batch_size`},
+	{"flush interval not a duration", otelcoltest.Settings{"flush_interval": "soon"}, `flush_interval`},
+	{"unknown mode", otelcoltest.Settings{"mode": "turbo"}, `"mode"`},
+	{"min linger above flush interval", otelcoltest.Settings{"flush_interval": "1s", "min_linger": "2s"}, `"min_linger"`},
+	{"zero in flight", otelcoltest.Settings{"max_in_flight": 0}, `"max_in_flight"`},
+	{"negative retries", otelcoltest.Settings{"max_retries": -1}, `"max_retries"`},
+	{"zero initial backoff", otelcoltest.Settings{"backoff::initial_interval": "0s"}, `"backoff::initial_interval"`},
+	{"jitter above one", otelcoltest.Settings{"backoff::jitter": 1.5}, `"backoff::jitter"`},
+	{"buffer below batch size", otelcoltest.Settings{"batch_size": 100, "buffer::max_records": 10}, `"buffer::max_records"`},
+	{"empty mapping key", otelcoltest.Settings{"mapping::app_name": []string{""}}, `"mapping::app_name"`},
+	{"misspelled key", otelcoltest.Settings{"batch_sise": 10}, `batch_sise`},
+	{"queue without consumers", otelcoltest.Settings{"sending_queue::num_consumers": 0}, "`num_consumers`"},
+	// The collector's own message when the storage extension is not running.
+	{"queue on a missing storage", otelcoltest.Settings{"sending_queue::storage": "file_storage/missing"}, `"plumelog" exporter: no storage client extension found`},
+}
+
 // TestInvalidConfigsRejectedAtStart starts the built binary with bad exporter settings. Each
 // config is rejected before the collector runs, with a message naming the offending key.
 func TestInvalidConfigsRejectedAtStart(t *testing.T) {
 	bin := binary(t, "PLUMELOG_COLLECTOR")
-	for _, tt := range []struct {
-		name, exporter, names string
-	}{
-		{"endpoint without port", `endpoint: redis.internal`, `"endpoint"`},
-		{"several addresses in endpoint", `endpoint: "a:6379,b:6379"`, `"endpoint"`},
-		{"endpoint and cluster", "endpoint: 127.0.0.1:1\ncluster:\n  addresses: [127.0.0.1:7000]", `"endpoint" must be empty with "cluster"`},
-		{"sentinel without master name", "endpoint: \"\"\nsentinel:\n  addresses: [127.0.0.1:26379]", `"sentinel::master_name"`},
-		{"negative db", `db: -1`, `"db"`},
-		{"negative read timeout", `read_timeout: -1s`, `"read_timeout"`},
-		{"empty key", `key: ""`, `"key"`},
-		{"empty app name", `app_name: ""`, `"app_name"`},
-		{"unknown time zone", `timezone: Mars/Olympus_Mons`, `"timezone"`},
-		{"negative max content size", `max_content_size: -5`, `"max_content_size"`},
-		{"zero batch size", `batch_size: 0`, `"batch_size"`},
-		{"batch size not a number", `batch_size: lots`, `batch_size`},
-		{"flush interval not a duration", `flush_interval: soon`, `flush_interval`},
-		{"unknown mode", `mode: turbo`, `"mode"`},
-		{"min linger above flush interval", "flush_interval: 1s\nmin_linger: 2s", `"min_linger"`},
-		{"zero in flight", `max_in_flight: 0`, `"max_in_flight"`},
-		{"negative retries", `max_retries: -1`, `"max_retries"`},
-		{"zero initial backoff", "backoff:\n  initial_interval: 0s", `"backoff::initial_interval"`},
-		{"jitter above one", "backoff:\n  jitter: 1.5", `"backoff::jitter"`},
-		{"buffer below batch size", "batch_size: 100\nbuffer:\n  max_records: 10", `"buffer::max_records"`},
-		{"empty mapping key", "mapping:\n  app_name: [\"\"]", `"mapping::app_name"`},
-		{"misspelled key", `batch_sise: 10`, `batch_sise`},
-		{"queue without consumers", "sending_queue:\n  num_consumers: 0", "`num_consumers`"},
-		// The collector's own message when the storage extension is not running.
-		{"queue on a missing storage", "sending_queue:\n  storage: file_storage/missing", `"plumelog" exporter: no storage client extension found`},
-	} {
+	for _, tt := range invalidConfigs {
 		t.Run(tt.name, func(t *testing.T) {
-			exporter := indent(tt.exporter, "    ")
-			if !strings.Contains(tt.exporter, "endpoint:") {
-				exporter = "    endpoint: 127.0.0.1:1\n" + exporter
+			exporter := otelcoltest.Settings{"endpoint": "127.0.0.1:1"}
+			maps.Copy(exporter, tt.exporter)
+			c, err := otelcoltest.Start(bin, t.TempDir(), otelcoltest.Config{Exporter: exporter})
+			if err == nil {
+				_ = c.Stop()
+				t.Fatalf("the collector ran with %v:\n%s", tt.exporter, c.Output())
 			}
-			config := fmt.Sprintf(`
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: %s
-exporters:
-  plumelog:
-%s
-service:
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    logs:
-      receivers: [otlp]
-      exporters: [plumelog]
-`, loopback(t), exporter)
-			path := filepath.Join(t.TempDir(), "config.yaml")
-			require.NoError(t, os.WriteFile(path, []byte(config), 0o600))
-
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			out, err := exec.CommandContext(ctx, bin, "--config", path).CombinedOutput()
-			require.Error(t, err, "the collector ran with %s:\n%s", tt.exporter, out)
-			require.NoError(t, ctx.Err(), "the collector did not exit: %s", out)
-			assert.Contains(t, string(out), tt.names)
+			assert.Contains(t, err.Error(), tt.names)
 		})
 	}
-}
-
-func indent(s, prefix string) string {
-	return prefix + strings.ReplaceAll(s, "\n", "\n"+prefix)
 }

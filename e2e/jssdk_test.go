@@ -12,8 +12,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/plumelog-otel/otelcol-plumelog/internal/otelcoltest"
 	"github.com/plumelog-otel/otelcol-plumelog/internal/plumelogtest"
 	"github.com/plumelog-otel/otelcol-plumelog/internal/redistest"
+	"github.com/plumelog-otel/otelcol-plumelog/internal/testenv"
 )
 
 // jsSpan is a span as e2e/jsclient prints it, times in ns since the epoch.
@@ -72,9 +74,9 @@ func sameTree(want, got *plumelogtest.Call, slack int64) bool {
 // the 50 ms the encoder moves an event at most.
 func TestOpenTelemetryJavaScriptSDKTraces(t *testing.T) {
 	client := binary(t, "PLUMELOG_JSCLIENT")
-	node := redistest.Require(t, "node")
+	node := testenv.Program(t, "node")
 	srv := redistest.Start(t)
-	col := startCollector(t, fmt.Sprintf("    endpoint: %s", srv.Addr))
+	col := startCollector(t, otelcoltest.Settings{"endpoint": srv.Addr})
 
 	const requests = 30
 	out, err := exec.Command(node, client, col.GRPC, strconv.Itoa(requests)).Output()

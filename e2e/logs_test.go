@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -18,7 +17,24 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/plumelog-otel/otelcol-plumelog/internal/otelcoltest"
+	"github.com/plumelog-otel/otelcol-plumelog/internal/plumelogtest"
 	"github.com/plumelog-otel/otelcol-plumelog/internal/redistest"
+)
+
+// sdkSeverities are the severities the SDK test cycles through, with the level each maps to.
+var sdkSeverities = []struct {
+	number otellog.Severity
+	level  string
+}{
+	{otellog.SeverityTrace, "TRACE"}, {otellog.SeverityDebug, "DEBUG"}, {otellog.SeverityInfo, "INFO"},
+	{otellog.SeverityWarn, "WARN"}, {otellog.SeverityError, "ERROR"}, {otellog.SeverityFatal, "ERROR"},
+}
+
+// The span context of every other record the SDK test emits.
+var (
+	sdkTraceID = trace.TraceID{0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36}
+	sdkSpanID  = trace.SpanID{0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7}
 )
 
 // TestOTelSDKLogsArriveExactlyOnce sends 10,000 logs with the OTel Go SDK through the built
@@ -26,15 +42,46 @@ import (
 func TestOTelSDKLogsArriveExactlyOnce(t *testing.T) {
 	const total = 10_000
 	srv := redistest.Start(t)
-	col := startCollector(t, fmt.Sprintf(`
-    endpoint: %s
-    app_name: fallback-app
-    env: fallback-env
-    batch_size: 100
-    flush_interval: 200ms`, srv.Addr))
+	col := startCollector(t, otelcoltest.Settings{
+		"endpoint": srv.Addr, "app_name": "fallback-app", "env": "fallback-env",
+		"batch_size": 100, "flush_interval": "200ms",
+	})
+	emitWithSDK(t, col.GRPC, total)
 
+	msgs := plumelogtest.Messages(t, waitForLen(t, srv.Client(), "plume_log_list", total))
+	require.Len(t, msgs, total, "exactly one element per log")
+	seen := make([]bool, total)
+	for _, m := range msgs {
+		i, err := strconv.Atoi(m["i"].(string))
+		require.NoError(t, err)
+		require.False(t, seen[i], "record %d arrived twice", i)
+		seen[i] = true
+
+		assert.Equal(t, "order "+strconv.Itoa(i), m["content"])
+		assert.Equal(t, "checkout", m["appName"])
+		assert.Equal(t, "staging", m["env"])
+		assert.Equal(t, "checkout-_-staging", m["appNameWithEnv"])
+		assert.Equal(t, "node-7", m["serverName"])
+		assert.Equal(t, sdkSeverities[i%len(sdkSeverities)].level, m["logLevel"], "record %d", i)
+		assert.Equal(t, "com.example.Checkout", m["className"])
+		assert.Equal(t, "worker-"+strconv.Itoa(i%4), m["threadName"])
+		assert.Equal(t, "worker-"+strconv.Itoa(i%4), m["method"], "method falls back to the thread name")
+		assert.Equal(t, "u"+strconv.Itoa(i%10), m["user.id"])
+		if i%2 == 0 {
+			assert.Equal(t, sdkTraceID.String(), m["traceId"])
+			assert.Equal(t, sdkSpanID.String(), m["spanId"])
+		} else {
+			assert.NotContains(t, m, "traceId")
+		}
+	}
+}
+
+// emitWithSDK emits total records through the SDK's logger and batch processor, as an
+// application does, to the collector at endpoint, and waits until the SDK has exported them.
+func emitWithSDK(t *testing.T, endpoint string, total int) {
+	t.Helper()
 	ctx := context.Background()
-	exp, err := otlploggrpc.New(ctx, otlploggrpc.WithEndpoint(col.GRPC), otlploggrpc.WithInsecure())
+	exp, err := otlploggrpc.New(ctx, otlploggrpc.WithEndpoint(endpoint), otlploggrpc.WithInsecure())
 	require.NoError(t, err)
 	res := resource.NewSchemaless(
 		attribute.String("service.name", "checkout"),
@@ -48,25 +95,14 @@ func TestOTelSDKLogsArriveExactlyOnce(t *testing.T) {
 		sdklog.WithProcessor(sdklog.NewBatchProcessor(exp, sdklog.WithMaxQueueSize(total), sdklog.WithExportMaxBatchSize(500))),
 	)
 	logger := provider.Logger("com.example.Checkout")
-
-	severities := []struct {
-		number otellog.Severity
-		level  string
-	}{
-		{otellog.SeverityTrace, "TRACE"}, {otellog.SeverityDebug, "DEBUG"}, {otellog.SeverityInfo, "INFO"},
-		{otellog.SeverityWarn, "WARN"}, {otellog.SeverityError, "ERROR"}, {otellog.SeverityFatal, "ERROR"},
-	}
-	traceID := trace.TraceID{0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36}
-	spanID := trace.SpanID{0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7}
 	traced := trace.ContextWithSpanContext(ctx, trace.NewSpanContext(trace.SpanContextConfig{
-		TraceID: traceID, SpanID: spanID, TraceFlags: trace.FlagsSampled,
+		TraceID: sdkTraceID, SpanID: sdkSpanID, TraceFlags: trace.FlagsSampled,
 	}))
-
 	for i := range total {
 		var r otellog.Record
 		r.SetTimestamp(time.Now())
 		r.SetBody(attribute.StringValue("order " + strconv.Itoa(i)))
-		r.SetSeverity(severities[i%len(severities)].number)
+		r.SetSeverity(sdkSeverities[i%len(sdkSeverities)].number)
 		r.AddAttributes(
 			attribute.Int("i", i),
 			attribute.String("thread.name", "worker-"+strconv.Itoa(i%4)),
@@ -79,34 +115,6 @@ func TestOTelSDKLogsArriveExactlyOnce(t *testing.T) {
 		logger.Emit(emitCtx, r)
 	}
 	require.NoError(t, provider.Shutdown(ctx))
-
-	msgs := checkAll(t, waitForLen(t, srv.Client(), "plume_log_list", total))
-	require.Len(t, msgs, total, "exactly one element per log")
-
-	seen := make([]bool, total)
-	for _, m := range msgs {
-		i, err := strconv.Atoi(m["i"].(string))
-		require.NoError(t, err)
-		require.False(t, seen[i], "record %d arrived twice", i)
-		seen[i] = true
-
-		assert.Equal(t, "order "+strconv.Itoa(i), m["content"])
-		assert.Equal(t, "checkout", m["appName"])
-		assert.Equal(t, "staging", m["env"])
-		assert.Equal(t, "checkout-_-staging", m["appNameWithEnv"])
-		assert.Equal(t, "node-7", m["serverName"])
-		assert.Equal(t, severities[i%len(severities)].level, m["logLevel"], "record %d", i)
-		assert.Equal(t, "com.example.Checkout", m["className"])
-		assert.Equal(t, "worker-"+strconv.Itoa(i%4), m["threadName"])
-		assert.Equal(t, "worker-"+strconv.Itoa(i%4), m["method"], "method falls back to the thread name")
-		assert.Equal(t, "u"+strconv.Itoa(i%10), m["user.id"])
-		if i%2 == 0 {
-			assert.Equal(t, traceID.String(), m["traceId"])
-			assert.Equal(t, spanID.String(), m["spanId"])
-		} else {
-			assert.NotContains(t, m, "traceId")
-		}
-	}
 }
 
 // TestTelemetrygenLogs sends logs with the collector-contrib project's telemetrygen over
@@ -125,9 +133,7 @@ func TestTelemetrygenLogs(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			const workers, perWorker = 2, 500
 			srv := redistest.Start(t)
-			col := startCollector(t, fmt.Sprintf(`
-    endpoint: %s
-    env: load-test`, srv.Addr))
+			col := startCollector(t, otelcoltest.Settings{"endpoint": srv.Addr, "env": "load-test"})
 
 			args := append([]string{"logs", "--otlp-insecure", "--rate", "0",
 				"--workers", strconv.Itoa(workers), "--logs", strconv.Itoa(perWorker),
@@ -137,7 +143,7 @@ func TestTelemetrygenLogs(t *testing.T) {
 			out, err := exec.Command(tg, args...).CombinedOutput()
 			require.NoError(t, err, "telemetrygen: %s", out)
 
-			msgs := checkAll(t, waitForLen(t, srv.Client(), "plume_log_list", workers*perWorker))
+			msgs := plumelogtest.Messages(t, waitForLen(t, srv.Client(), "plume_log_list", workers*perWorker))
 			require.Len(t, msgs, workers*perWorker)
 			for _, m := range msgs {
 				assert.Equal(t, "tg-"+tt.name, m["appName"])

@@ -10,6 +10,7 @@ import (
 
 	"github.com/plumelog-otel/otelcol-plumelog/internal/faulttest"
 	"github.com/plumelog-otel/otelcol-plumelog/internal/otelcoltest"
+	"github.com/plumelog-otel/otelcol-plumelog/internal/plumelogtest"
 	"github.com/plumelog-otel/otelcol-plumelog/internal/redistest"
 )
 
@@ -22,7 +23,7 @@ func TestCollectorThroughBlackHole(t *testing.T) {
 	const batchSize = 100
 	srv := redistest.Start(t)
 	proxy := faulttest.Start(t, srv.Addr)
-	col := startCollectorWith(t, otelcoltest.Config{ComponentHealth: true, ExporterSettings: map[string]any{
+	col := startCollectorWith(t, otelcoltest.Config{ComponentHealth: true, Exporter: otelcoltest.Settings{
 		"endpoint":      proxy.Addr,
 		"batch_size":    batchSize,
 		"dial_timeout":  "500ms",
@@ -59,13 +60,13 @@ func TestCollectorThroughBlackHole(t *testing.T) {
 	dropped := col.scrape(t, "otelcol_plumelog_exporter_records_dropped")
 	require.NoError(t, col.Stop())
 
-	counts := idCounts(t, srv.Client())
+	counts := plumelogtest.Delivered(t, srv.Client(), "plume_log_list")
 	for id := range sent {
 		require.Positive(t, counts[id], "record %d was acknowledged but never delivered", id)
 	}
 	assert.Len(t, counts, sent, "sent = delivered, nothing else")
 	assert.Zero(t, dropped)
-	dups := duplicates(counts)
+	dups := plumelogtest.Duplicates(counts)
 	assert.LessOrEqual(t, dups, batchSize, "only the batch in flight when the black hole began may arrive twice")
 	t.Logf("through the collector, a 3s black hole: sent %d, delivered %d distinct, %d duplicates, dropped 0; "+
 		"health check unhealthy %s after it began, healthy %s after it ended",

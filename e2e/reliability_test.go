@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/plumelog-otel/otelcol-plumelog/internal/otelcoltest"
+	"github.com/plumelog-otel/otelcol-plumelog/internal/plumelogtest"
 	"github.com/plumelog-otel/otelcol-plumelog/internal/redistest"
 )
 
@@ -47,13 +47,10 @@ func (c *collector) exporterHealth(t *testing.T) exporterHealth {
 func TestCollectorStartsWithoutRedis(t *testing.T) {
 	srv := redistest.Start(t)
 	srv.Stop()
-	col := startCollectorWith(t, otelcoltest.Config{ComponentHealth: true, Exporter: fmt.Sprintf(`
-    endpoint: %s
-    dial_timeout: 1s
-    max_retries: 1000
-    backoff:
-      initial_interval: 100ms
-      max_interval: 500ms`, srv.Addr)})
+	col := startCollectorWith(t, otelcoltest.Config{ComponentHealth: true, Exporter: otelcoltest.Settings{
+		"endpoint": srv.Addr, "dial_timeout": "1s", "max_retries": 1000,
+		"backoff::initial_interval": "100ms", "backoff::max_interval": "500ms",
+	}})
 	assert.Equal(t, http.StatusOK, col.exporterHealth(t).code, "healthy before the first send")
 
 	client := newSDKClient(t, col.GRPC, false)
@@ -71,7 +68,7 @@ func TestCollectorStartsWithoutRedis(t *testing.T) {
 	srv.Restart()
 	var counts map[int]int
 	require.Eventually(t, func() bool {
-		counts = idCounts(t, srv.Client())
+		counts = plumelogtest.Delivered(t, srv.Client(), "plume_log_list")
 		return len(counts) == sent
 	}, time.Minute, 50*time.Millisecond)
 	require.Eventually(t, func() bool {
@@ -79,7 +76,7 @@ func TestCollectorStartsWithoutRedis(t *testing.T) {
 		return h.status == "StatusOK"
 	}, time.Minute, 50*time.Millisecond)
 	assert.Equal(t, http.StatusOK, h.code)
-	assert.EqualValues(t, sent, col.scrape(t, "otelcol_plumelog_exporter_records_sent"))
+	assert.Equal(t, sent, int(col.scrape(t, "otelcol_plumelog_exporter_records_sent")))
 	assert.Zero(t, col.scrape(t, "otelcol_plumelog_exporter_records_dropped"))
 	assert.Positive(t, col.scrape(t, "otelcol_plumelog_exporter_records_retried"))
 }
@@ -91,13 +88,10 @@ func TestSIGTERMFlushesHeldRecords(t *testing.T) {
 	t.Run("redis up", func(t *testing.T) {
 		srv := redistest.Start(t)
 		// Strict mode with a long flush interval: nothing leaves before shutdown.
-		col := startCollector(t, fmt.Sprintf(`
-    endpoint: %s
-    mode: strict
-    batch_size: 100000
-    flush_interval: 1h
-    buffer:
-      max_records: 200000`, srv.Addr))
+		col := startCollector(t, otelcoltest.Settings{
+			"endpoint": srv.Addr, "mode": "strict", "batch_size": 100_000, "flush_interval": "1h",
+			"buffer::max_records": 200_000,
+		})
 		s := &streamer{client: newSDKClient(t, col.GRPC, false), perCall: 50, interval: 5 * time.Millisecond, untilRefused: true}
 		s.start()
 		s.waitAcked(t, 2000)
@@ -108,7 +102,7 @@ func TestSIGTERMFlushesHeldRecords(t *testing.T) {
 		sent := s.wait()
 		require.NoError(t, col.Wait())
 
-		counts := idCounts(t, rdb)
+		counts := plumelogtest.Delivered(t, rdb, "plume_log_list")
 		undelivered, lines := droppedInLogs(t, col.Output())
 		assert.Zero(t, lines, "nothing was dropped")
 		assert.Equal(t, sent, len(counts)+undelivered, "sent = delivered + reported undelivered")
@@ -120,12 +114,10 @@ func TestSIGTERMFlushesHeldRecords(t *testing.T) {
 
 	t.Run("redis refusing", func(t *testing.T) {
 		srv := redistest.Start(t, "--maxmemory-policy", "noeviction")
-		col := startCollector(t, fmt.Sprintf(`
-    endpoint: %s
-    max_retries: 2
-    backoff:
-      initial_interval: 50ms
-      max_interval: 100ms`, srv.Addr))
+		col := startCollector(t, otelcoltest.Settings{
+			"endpoint": srv.Addr, "max_retries": 2,
+			"backoff::initial_interval": "50ms", "backoff::max_interval": "100ms",
+		})
 		s := &streamer{client: newSDKClient(t, col.GRPC, false), perCall: 50, interval: 5 * time.Millisecond, untilRefused: true}
 		s.start()
 		s.waitAcked(t, 1000)
@@ -139,7 +131,7 @@ func TestSIGTERMFlushesHeldRecords(t *testing.T) {
 		sent := s.wait()
 		require.NoError(t, col.Wait())
 
-		counts := idCounts(t, rdb)
+		counts := plumelogtest.Delivered(t, rdb, "plume_log_list")
 		undelivered, lines := droppedInLogs(t, col.Output())
 		assert.Positive(t, lines)
 		assert.Positive(t, undelivered)
@@ -158,14 +150,10 @@ func TestSIGTERMFlushesHeldRecords(t *testing.T) {
 // least once; duplicates (records that were in flight at the kill) are counted and reported.
 func TestDurableQueueSurvivesSIGKILL(t *testing.T) {
 	srv := redistest.Start(t)
-	col := startDurableCollector(t, fmt.Sprintf(`
-    endpoint: %s
-    read_timeout: 500ms
-    write_timeout: 500ms
-    max_retries: 100
-    backoff:
-      initial_interval: 50ms
-      max_interval: 500ms`, srv.Addr))
+	col := startDurableCollector(t, otelcoltest.Settings{
+		"endpoint": srv.Addr, "read_timeout": "500ms", "write_timeout": "500ms", "max_retries": 100,
+		"backoff::initial_interval": "50ms", "backoff::max_interval": "500ms",
+	})
 	rdb := srv.Client()
 	ctx := context.Background()
 
@@ -191,7 +179,7 @@ func TestDurableQueueSurvivesSIGKILL(t *testing.T) {
 
 	var counts map[int]int
 	require.Eventually(t, func() bool {
-		counts = idCounts(t, rdb)
+		counts = plumelogtest.Delivered(t, rdb, "plume_log_list")
 		return len(counts) >= sent
 	}, 2*time.Minute, 100*time.Millisecond, "records delivered: %d of %d", len(counts), sent)
 	lost := 0
@@ -203,7 +191,7 @@ func TestDurableQueueSurvivesSIGKILL(t *testing.T) {
 	assert.Zero(t, lost, "no acknowledged record is lost")
 	assert.Zero(t, col.scrape(t, "otelcol_plumelog_exporter_records_dropped"))
 	t.Logf("sent %d (Export calls %d), acknowledged but undelivered at SIGKILL %d (queue size %v), delivered %d distinct after restart, %d duplicates",
-		sent, s.attempts, int64(ackedAtKill)-deliveredAtKill, queued, len(counts), duplicates(counts))
+		sent, s.attempts, int64(ackedAtKill)-deliveredAtKill, queued, len(counts), plumelogtest.Duplicates(counts))
 }
 
 // TestDurableQueueOutlivesRetryBudget keeps Redis down for far longer than the exporter's
@@ -213,13 +201,10 @@ func TestDurableQueueSurvivesSIGKILL(t *testing.T) {
 func TestDurableQueueOutlivesRetryBudget(t *testing.T) {
 	const total = 500
 	srv := redistest.Start(t)
-	col := startDurableCollector(t, fmt.Sprintf(`
-    endpoint: %s
-    dial_timeout: 100ms
-    max_retries: 1
-    backoff:
-      initial_interval: 20ms
-      max_interval: 100ms`, srv.Addr))
+	col := startDurableCollector(t, otelcoltest.Settings{
+		"endpoint": srv.Addr, "dial_timeout": "100ms", "max_retries": 1,
+		"backoff::initial_interval": "20ms", "backoff::max_interval": "100ms",
+	})
 	// Stopped only now, so that the collector's own ports cannot take Redis's.
 	srv.Stop()
 	client := newSDKClient(t, col.GRPC, false)
@@ -241,25 +226,21 @@ func TestDurableQueueOutlivesRetryBudget(t *testing.T) {
 	rdb := srv.Client()
 	var counts map[int]int
 	require.Eventually(t, func() bool {
-		counts = idCounts(t, rdb)
+		counts = plumelogtest.Delivered(t, rdb, "plume_log_list")
 		return len(counts) == total
 	}, 2*time.Minute, 100*time.Millisecond, "records delivered after the restart: %d of %d", len(counts), total)
 	assert.Zero(t, col.scrape(t, "otelcol_plumelog_exporter_records_dropped"))
-	t.Logf("sent %d with Redis down, delivered %d distinct after SIGTERM and restart, %d duplicates", total, len(counts), duplicates(counts))
+	t.Logf("sent %d with Redis down, delivered %d distinct after SIGTERM and restart, %d duplicates", total, len(counts), plumelogtest.Duplicates(counts))
 }
 
-// startDurableCollector starts the collector with the plumelog exporter settings in
-// exporterYAML behind a persistent sending queue on a file_storage directory of the test's;
-// Restart keeps the directory.
-func startDurableCollector(t *testing.T, exporterYAML string) *collector {
+// startDurableCollector starts the collector with the plumelog exporter's settings behind a
+// persistent sending queue on a file_storage directory of the test's; Restart keeps the
+// directory.
+func startDurableCollector(t *testing.T, exporter otelcoltest.Settings) *collector {
 	t.Helper()
+	exporter["sending_queue::storage"] = "file_storage"
 	return startCollectorWith(t, otelcoltest.Config{
-		Extensions: fmt.Sprintf(`
-  file_storage:
-    directory: %s`, t.TempDir()),
-		ExtensionIDs: []string{"file_storage"},
-		Exporter: exporterYAML + `
-    sending_queue:
-      storage: file_storage`,
+		Exporter:   exporter,
+		Extensions: map[string]otelcoltest.Settings{"file_storage": {"directory": t.TempDir()}},
 	})
 }

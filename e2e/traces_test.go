@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strconv"
 	"testing"
@@ -20,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/plumelog-otel/otelcol-plumelog/internal/otelcoltest"
 	"github.com/plumelog-otel/otelcol-plumelog/internal/plumelogtest"
 	"github.com/plumelog-otel/otelcol-plumelog/internal/redistest"
 )
@@ -119,7 +119,7 @@ func TestOTelSDKTracesAndLogs(t *testing.T) {
 	for _, compression := range []string{"none", "lz4"} {
 		t.Run(compression, func(t *testing.T) {
 			srv := redistest.Start(t)
-			col := startCollector(t, fmt.Sprintf("    endpoint: %s\n    compression: %s", srv.Addr, compression))
+			col := startCollector(t, otelcoltest.Settings{"endpoint": srv.Addr, "compression": compression})
 			web, orders := newApp(t, col.GRPC, "web"), newApp(t, col.GRPC, "order-svc")
 			const requests = 50
 			for i := range requests {
@@ -173,9 +173,9 @@ func traceEventsIn(t *testing.T, srv *redistest.Server, compression string, n in
 func runLogsIn(t *testing.T, srv *redistest.Server, compression string, n int) []map[string]any {
 	t.Helper()
 	if compression == "lz4" {
-		return checkAll(t, decodedEnvelopes(t, srv, "plume_log_list_compress", n))
+		return plumelogtest.Messages(t, decodedEnvelopes(t, srv, "plume_log_list_compress", n))
 	}
-	return checkAll(t, waitForLen(t, srv.Client(), "plume_log_list", n))
+	return plumelogtest.Messages(t, waitForLen(t, srv.Client(), "plume_log_list", n))
 }
 
 // decodedEnvelopes waits until the envelopes in key hold n messages, decoded with liblz4.

@@ -11,46 +11,26 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
-	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/batcher"
-	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/sender"
+	"github.com/plumelog-otel/otelcol-plumelog/internal/otelcoltest"
 	"github.com/plumelog-otel/otelcol-plumelog/internal/plumelogtest"
 	"github.com/plumelog-otel/otelcol-plumelog/internal/redistest"
 )
 
-// callerLogs builds records n..n+count-1 of one caller, whose content reads "caller-n".
-func callerLogs(caller, n, count int) plog.Logs {
-	ld := plog.NewLogs()
-	rl := ld.ResourceLogs().AppendEmpty()
-	rl.Resource().Attributes().PutStr("service.name", "caller-"+strconv.Itoa(caller))
-	lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
-	now := pcommon.NewTimestampFromTime(time.Now())
-	for i := n; i < n+count; i++ {
-		lr := lrs.AppendEmpty()
-		lr.SetTimestamp(now)
-		lr.Body().SetStr(fmt.Sprintf("%d-%d", caller, i))
-	}
-	return ld
+// callerLogs builds the records first to first+n-1 of one caller, which names the service.
+func callerLogs(caller, first, n int) plog.Logs {
+	return plumelogtest.Logs(first, n, plumelogtest.Service("caller-"+strconv.Itoa(caller)))
 }
 
-// callerRecords reads the list and returns, per caller, its record numbers in list order.
+// callerRecords reads the list and returns, per caller, its record ids in list order.
 func callerRecords(t *testing.T, srv *redistest.Server, key string) map[int][]int {
 	t.Helper()
-	elements, err := srv.Client().LRange(context.Background(), key, 0, -1).Result()
-	require.NoError(t, err)
 	out := map[int][]int{}
-	for _, e := range elements {
-		msg, err := plumelogtest.CheckRunLog([]byte(e))
-		require.NoError(t, err, e)
-		c, n, ok := strings.Cut(msg["content"].(string), "-")
-		require.True(t, ok, e)
-		caller, err := strconv.Atoi(c)
-		require.NoError(t, err)
-		i, err := strconv.Atoi(n)
-		require.NoError(t, err)
-		out[caller] = append(out[caller], i)
+	for _, msg := range plumelogtest.Messages(t, redistest.List(t, srv.Client(), key)) {
+		caller, err := strconv.Atoi(strings.TrimPrefix(msg["appName"].(string), "caller-"))
+		require.NoError(t, err, msg)
+		out[caller] = append(out[caller], plumelogtest.ID(t, msg))
 	}
 	return out
 }
@@ -73,15 +53,10 @@ func TestConcurrentCallers(t *testing.T) {
 		name := fmt.Sprintf("%s, max_in_flight %d", tt.mode, tt.maxInFlight)
 		t.Run(name, func(t *testing.T) {
 			key := fmt.Sprintf("concurrent_%s_%d", tt.mode, tt.maxInFlight)
-			s := startExporter(t, func(c *Config) {
-				c.Redis.Endpoint = sender.Endpoint(srv.Addr)
-				c.Lists.Key = key
-				c.Batching.Mode = batcher.Mode(tt.mode)
-				c.Batching.MaxInFlight = tt.maxInFlight
-				c.Batching.BatchSize = 50
-				c.Batching.FlushInterval = 5 * time.Millisecond
-				c.Batching.Buffer.MaxRecords = 200
-				c.Batching.Buffer.BlockTimeout = time.Minute
+			s := startExporter(t, otelcoltest.Settings{
+				"endpoint": srv.Addr, "key": key, "mode": tt.mode, "max_in_flight": tt.maxInFlight,
+				"batch_size": 50, "flush_interval": "5ms",
+				"buffer::max_records": 200, "buffer::block_timeout": "1m",
 			})
 			sent := make([]int, callers)
 			var wg sync.WaitGroup
@@ -97,28 +72,35 @@ func TestConcurrentCallers(t *testing.T) {
 			wg.Wait()
 			require.NoError(t, s.exp.Shutdown(context.Background()))
 
-			got := callerRecords(t, srv, key)
-			total := 0
-			for caller := range callers {
-				records := got[caller]
-				total += len(records)
-				require.Len(t, records, sent[caller], "caller %d", caller)
-				if tt.maxInFlight == 1 {
-					for i, n := range records {
-						require.Equal(t, i, n, "caller %d: one batch in flight keeps each caller's order", caller)
-					}
-				} else {
-					seen := make([]bool, sent[caller])
-					for _, n := range records {
-						require.False(t, seen[n], "caller %d: record %d twice", caller, n)
-						seen[n] = true
-					}
-				}
-			}
-			assert.EqualValues(t, total, sumValue(t, s.telemetry, "records_sent"))
-			assert.Zero(t, sumValue(t, s.telemetry, "records_dropped"))
+			total := checkCallers(t, callerRecords(t, srv, key), sent, tt.maxInFlight == 1)
+			assert.EqualValues(t, total, s.count(t, "records_sent"))
+			assert.Zero(t, s.count(t, "records_dropped"))
 		})
 	}
+}
+
+// checkCallers checks that each caller's records arrived once each, in the order sent when
+// ordered, and returns how many arrived.
+func checkCallers(t *testing.T, got map[int][]int, sent []int, ordered bool) int {
+	t.Helper()
+	total := 0
+	for caller := range sent {
+		records := got[caller]
+		total += len(records)
+		require.Len(t, records, sent[caller], "caller %d", caller)
+		if ordered {
+			for i, n := range records {
+				require.Equal(t, i, n, "caller %d: one batch in flight keeps each caller's order", caller)
+			}
+			continue
+		}
+		seen := make([]bool, sent[caller])
+		for _, n := range records {
+			require.False(t, seen[n], "caller %d: record %d twice", caller, n)
+			seen[n] = true
+		}
+	}
+	return total
 }
 
 // TestOrderKeptAcrossRetries makes Redis refuse writes (OOM under maxmemory) while one caller
@@ -128,12 +110,12 @@ func TestOrderKeptAcrossRetries(t *testing.T) {
 	srv := redistest.Start(t, "--maxmemory-policy", "noeviction")
 	rdb := srv.Client()
 	ctx := context.Background()
-	s := startExporter(t, func(c *Config) {
-		c.Redis.Endpoint = sender.Endpoint(srv.Addr)
-		c.Batching.BatchSize = 20
-		c.Batching.MaxRetries = 1000
-		c.Batching.Backoff.InitialInterval = 5 * time.Millisecond
-		c.Batching.Backoff.MaxInterval = 20 * time.Millisecond
+	s := startExporter(t, otelcoltest.Settings{
+		"endpoint":                  srv.Addr,
+		"batch_size":                20,
+		"max_retries":               1000,
+		"backoff::initial_interval": "5ms",
+		"backoff::max_interval":     "20ms",
 	})
 	sent := 0
 	send := func(calls int) {
@@ -147,12 +129,12 @@ func TestOrderKeptAcrossRetries(t *testing.T) {
 	send(20)
 	require.NoError(t, rdb.ConfigSet(ctx, "maxmemory", "1").Err())
 	send(20)
-	require.Eventually(t, func() bool { return sumValue(t, s.telemetry, "records_retried") > 0 },
+	require.Eventually(t, func() bool { return s.count(t, "records_retried") > 0 },
 		10*time.Second, time.Millisecond, "Redis refuses writes while over maxmemory")
 	send(20)
 	require.NoError(t, rdb.ConfigSet(ctx, "maxmemory", "0").Err())
 	send(20)
-	waitSent(t, s, int64(sent))
+	s.waitSent(t, int64(sent))
 	require.NoError(t, s.exp.Shutdown(ctx))
 
 	records := callerRecords(t, srv, "plume_log_list")[0]
@@ -160,5 +142,5 @@ func TestOrderKeptAcrossRetries(t *testing.T) {
 	for i, n := range records {
 		require.Equal(t, i, n, "records keep their order across retries")
 	}
-	assert.Zero(t, sumValue(t, s.telemetry, "records_dropped"))
+	assert.Zero(t, s.count(t, "records_dropped"))
 }

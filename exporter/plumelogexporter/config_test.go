@@ -136,8 +136,8 @@ func TestConfigValidateJoinsEveryError(t *testing.T) {
 	cfg.Batching.BatchSize = 0
 	cfg.Lists.Key = ""
 	err := confmap.Validate(cfg)
-	assert.ErrorContains(t, err, `"endpoint"`)
-	assert.ErrorContains(t, err, `"batch_size"`)
+	require.ErrorContains(t, err, `"endpoint"`)
+	require.ErrorContains(t, err, `"batch_size"`)
 	assert.ErrorContains(t, err, `"key"`)
 }
 

@@ -9,21 +9,16 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componentstatus"
-	"go.opentelemetry.io/collector/config/configoptional"
-	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
-	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/sender"
+	"github.com/plumelog-otel/otelcol-plumelog/internal/otelcoltest"
+	"github.com/plumelog-otel/otelcol-plumelog/internal/plumelogtest"
 	"github.com/plumelog-otel/otelcol-plumelog/internal/redistest"
 )
 
 // durable puts the collector's sending queue in front of the exporter, as durable mode does
 // (in memory here: what matters is that a request stays in the queue until its records are
 // acknowledged), with one consumer so that requests are sent one at a time.
-func durable(c *Config) {
-	q := exporterhelper.NewDefaultQueueConfig()
-	q.NumConsumers = 1
-	c.QueueConfig = configoptional.Some(q)
-}
+const durable = "sending_queue::num_consumers"
 
 // TestDurableFailedAttemptsAreObservable sends to a Redis that is down, in durable mode with
 // no retries in the exporter: every record goes straight back to the sending queue, and each
@@ -31,13 +26,13 @@ func durable(c *Config) {
 func TestDurableFailedAttemptsAreObservable(t *testing.T) {
 	srv := redistest.Start(t)
 	srv.Stop()
-	f := startFaultExporter(t, func(c *Config) {
-		c.Redis.Endpoint = sender.Endpoint(srv.Addr)
-		c.Batching.MaxRetries = 0
-		durable(c)
-	})
+	f := startExporter(t, faultSettings(otelcoltest.Settings{
+		"endpoint":    srv.Addr,
+		"max_retries": 0,
+		durable:       1,
+	}))
 	require.Equal(t, 5, f.send(t, 5))
-	require.Eventually(t, func() bool { return sumValue(t, f.telemetry, "records_retried") >= 10 }, 30*time.Second, 10*time.Millisecond,
+	require.Eventually(t, func() bool { return f.count(t, "records_retried") >= 10 }, 30*time.Second, 10*time.Millisecond,
 		"two failed attempts of the 5 records are counted")
 	require.Eventually(t, func() bool { return len(f.host.statuses()) > 0 }, 10*time.Second, 10*time.Millisecond)
 	assert.Equal(t, componentstatus.StatusRecoverableError, f.host.statuses()[0])
@@ -46,10 +41,10 @@ func TestDurableFailedAttemptsAreObservable(t *testing.T) {
 
 	srv.Restart()
 	rdb := srv.Client()
-	require.Eventually(t, func() bool { return len(delivered(t, rdb)) == 5 }, 30*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return len(plumelogtest.Delivered(t, rdb, "plume_log_list")) == 5 }, 30*time.Second, 10*time.Millisecond)
 	f.shutdown(t)
 	assertStatusChanges(t, f.host.statuses())
-	assert.Zero(t, duplicates(delivered(t, rdb)))
+	assert.Zero(t, plumelogtest.Duplicates(plumelogtest.Delivered(t, rdb, "plume_log_list")))
 }
 
 // TestDurableRetriesOnlyUndeliveredRecords sends one request of 10 records that the exporter
@@ -58,13 +53,13 @@ func TestDurableFailedAttemptsAreObservable(t *testing.T) {
 // the 4 records it got back, not the request: every record arrives exactly once.
 func TestDurableRetriesOnlyUndeliveredRecords(t *testing.T) {
 	srv := redistest.Start(t, "--proto-max-bulk-len", "1mb")
-	f := startFaultExporter(t, func(c *Config) {
-		c.Redis.Endpoint = sender.Endpoint(srv.Addr)
-		c.Batching.BatchSize = 4
-		c.Batching.MaxRetries = 0
-		durable(c)
-	})
-	ld := numberedLogs(0, 10)
+	f := startExporter(t, faultSettings(otelcoltest.Settings{
+		"endpoint":    srv.Addr,
+		"batch_size":  4,
+		"max_retries": 0,
+		durable:       1,
+	}))
+	ld := plumelogtest.Logs(0, 10)
 	ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(5).Body().SetStr(strings.Repeat("x", 3<<19))
 	require.NoError(t, f.exp.ConsumeLogs(context.Background(), ld))
 
@@ -72,15 +67,15 @@ func TestDurableRetriesOnlyUndeliveredRecords(t *testing.T) {
 	// The sending queue logs each request it sends again.
 	require.Eventually(t, func() bool { return f.logs.FilterMessageSnippet("Will retry the request").Len() >= 2 }, 30*time.Second, 10*time.Millisecond,
 		"the queue sent the request's undelivered part again, and Redis refused it again")
-	require.Eventually(t, func() bool { return len(delivered(t, rdb)) == 6 }, 10*time.Second, 10*time.Millisecond,
+	require.Eventually(t, func() bool { return len(plumelogtest.Delivered(t, rdb, "plume_log_list")) == 6 }, 10*time.Second, 10*time.Millisecond,
 		"the other batches were delivered meanwhile")
 	require.NoError(t, rdb.ConfigSet(context.Background(), "proto-max-bulk-len", "8mb").Err())
-	require.Eventually(t, func() bool { return len(delivered(t, rdb)) == 10 }, 30*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return len(plumelogtest.Delivered(t, rdb, "plume_log_list")) == 10 }, 30*time.Second, 10*time.Millisecond)
 	f.shutdown(t)
 
-	counts := delivered(t, rdb)
+	counts := plumelogtest.Delivered(t, rdb, "plume_log_list")
 	assert.Len(t, counts, 10)
-	assert.Zero(t, duplicates(counts), "the delivered records of the request were not sent again: %v", counts)
+	assert.Zero(t, plumelogtest.Duplicates(counts), "the delivered records of the request were not sent again: %v", counts)
 	assert.Zero(t, f.dropped(t, ""))
-	assert.GreaterOrEqual(t, sumValue(t, f.telemetry, "records_retried"), int64(8))
+	assert.GreaterOrEqual(t, f.count(t, "records_retried"), int64(8))
 }

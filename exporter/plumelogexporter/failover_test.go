@@ -41,15 +41,15 @@ func pauseAndSync(t *testing.T, master *redistest.Server) {
 // streamThroughFailover streams records through f, waits until 500 were delivered, calls
 // failover, waits until 500 more were delivered, and shuts the exporter down. It returns the
 // stream and how long records stopped flowing.
-func streamThroughFailover(t *testing.T, f *faultExporter, failover func()) (*streaming, time.Duration) {
+func streamThroughFailover(t *testing.T, f *testExporter, failover func()) (*streaming, time.Duration) {
 	t.Helper()
 	waitFor := func(n int64) {
-		require.Eventually(t, func() bool { return sumValue(t, f.telemetry, "records_sent") >= n }, 90*time.Second, 10*time.Millisecond,
-			"records sent: %d of %d", sumValue(t, f.telemetry, "records_sent"), n)
+		require.Eventually(t, func() bool { return f.count(t, "records_sent") >= n }, 90*time.Second, 10*time.Millisecond,
+			"records sent: %d of %d", f.count(t, "records_sent"), n)
 	}
 	s := f.stream(10, 10*time.Millisecond)
 	waitFor(500)
-	before := sumValue(t, f.telemetry, "records_sent")
+	before := f.count(t, "records_sent")
 	start := time.Now()
 	failover()
 	waitFor(before + 500)

@@ -15,6 +15,8 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/plumelog-otel/otelcol-plumelog/internal/faulttest"
+	"github.com/plumelog-otel/otelcol-plumelog/internal/otelcoltest"
+	"github.com/plumelog-otel/otelcol-plumelog/internal/plumelogtest"
 	"github.com/plumelog-otel/otelcol-plumelog/internal/redistest"
 )
 
@@ -24,7 +26,7 @@ import (
 // each record carries and reported.
 
 // settings are exporter settings keyed by their YAML keys, as in a collector config.
-type settings map[string]any
+type settings = otelcoltest.Settings
 
 // netFaultSettings keep the fault tests short: fast backoff and flushes, timeouts well above
 // what a loaded machine needs, and a buffer small enough to show back-pressure.
@@ -42,21 +44,21 @@ func netFaultSettings() settings {
 
 // startExporterWith starts an exporter created through the factory with the default config
 // overlaid by each layer of settings in turn.
-func startExporterWith(t *testing.T, layers ...settings) *faultExporter {
+func startExporterWith(t *testing.T, layers ...settings) *testExporter {
 	t.Helper()
 	conf := confmap.New()
 	for _, l := range layers {
-		require.NoError(t, conf.Merge(confmap.NewFromStringMap(l)))
+		require.NoError(t, conf.Merge(confmap.NewFromStringMap(l.Nested())))
 	}
 	cfg := NewFactory().CreateDefaultConfig()
 	require.NoError(t, conf.Unmarshal(cfg))
-	return startFaultExporterConfig(t, cfg)
+	return startExporterConfig(t, cfg.(*Config))
 }
 
 // heldRecords is the exporter's buffer_records gauge: records pending, in flight or awaiting a
 // retry. It is read from the watch's goroutine, so it reports a failed read as 0 rather than
 // failing the test there.
-func (f *faultExporter) heldRecords() int64 {
+func (f *testExporter) heldRecords() int64 {
 	m, err := f.telemetry.GetMetric("otelcol_plumelog_exporter_buffer_records")
 	if err != nil {
 		return 0
@@ -72,7 +74,7 @@ type watch struct {
 	maxHeld int64
 }
 
-func (f *faultExporter) watch() *watch {
+func (f *testExporter) watch() *watch {
 	w := &watch{stopc: make(chan struct{})}
 	w.done.Go(func() {
 		for {
@@ -106,12 +108,12 @@ func (a accounting) String() string {
 // account reads the list back and checks what holds whatever the fault: no refused record was
 // delivered, and every accepted record was delivered or counted as dropped. inDoubt bounds the
 // records that were both dropped and delivered: a write whose reply was lost may have run.
-func (f *faultExporter) account(t *testing.T, rdb redis.Cmdable, s *streaming, inDoubt int) accounting {
+func (f *testExporter) account(t *testing.T, rdb redis.Cmdable, s *streaming, inDoubt int) accounting {
 	t.Helper()
-	counts := delivered(t, rdb)
+	counts := plumelogtest.Delivered(t, rdb, "plume_log_list")
 	a := accounting{
-		sent: len(s.accepted), refused: len(s.refused), distinct: len(counts), duplicates: duplicates(counts),
-		dropped: f.dropped(t, ""), retried: sumValue(t, f.telemetry, "records_retried"), flushes: sumValue(t, f.telemetry, "flushes"),
+		sent: len(s.accepted), refused: len(s.refused), distinct: len(counts), duplicates: plumelogtest.Duplicates(counts),
+		dropped: f.dropped(t, ""), retried: f.count(t, "records_retried"), flushes: f.count(t, "flushes"),
 	}
 	for _, id := range s.refused {
 		require.Zero(t, counts[id], "record %d was refused but delivered", id)
@@ -223,11 +225,11 @@ func TestNetFaults(t *testing.T) {
 			s := f.stream(10, 10*time.Millisecond)
 			time.Sleep(500 * time.Millisecond)
 			w := f.watch()
-			sentBefore, flushesBefore := sumValue(t, f.telemetry, "records_sent"), sumValue(t, f.telemetry, "flushes")
+			sentBefore, flushesBefore := f.count(t, "records_sent"), f.count(t, "flushes")
 			tt.fault(proxy)
 			time.Sleep(tt.hold)
-			flushesDuring := sumValue(t, f.telemetry, "flushes") - flushesBefore
-			sentDuring := sumValue(t, f.telemetry, "records_sent") - sentBefore
+			flushesDuring := f.count(t, "flushes") - flushesBefore
+			sentDuring := f.count(t, "records_sent") - sentBefore
 			tt.heal(proxy)
 			time.Sleep(time.Second)
 			s.stop()
@@ -375,7 +377,7 @@ func TestNetFaultBatchSlowerThanReadTimeout(t *testing.T) {
 	f := startExporterWith(t, netFaultSettings(), settings{
 		"endpoint": proxy.Addr, "batch_size": 40, "max_retries": maxRetries, "read_timeout": "1s", "mode": "strict",
 	})
-	require.NoError(t, f.exp.ConsumeLogs(context.Background(), numberedLogs(0, records)))
+	require.NoError(t, f.exp.ConsumeLogs(context.Background(), plumelogtest.Logs(0, records)))
 	f.next = records
 	require.Eventually(t, func() bool { return f.dropped(t, "retries_exhausted") == records }, time.Minute, 10*time.Millisecond,
 		"every attempt of every batch timed out")
@@ -389,11 +391,11 @@ func TestNetFaultBatchSlowerThanReadTimeout(t *testing.T) {
 		n = rdb.LLen(context.Background(), "plume_log_list").Val()
 		return n > 0 && n == before
 	}, time.Minute, 3*time.Second)
-	counts := delivered(t, rdb)
+	counts := plumelogtest.Delivered(t, rdb, "plume_log_list")
 	t.Logf("%d records in batches slower than read_timeout: delivered %d distinct, %d duplicates, %d counted as dropped",
-		records, len(counts), duplicates(counts), f.dropped(t, ""))
+		records, len(counts), plumelogtest.Duplicates(counts), f.dropped(t, ""))
 	assert.Len(t, counts, records, "every record arrived, though counted as dropped")
-	assert.Positive(t, duplicates(counts), "retries of commands that ran")
+	assert.Positive(t, plumelogtest.Duplicates(counts), "retries of commands that ran")
 	for id, c := range counts {
 		assert.LessOrEqual(t, c, maxRetries+1, "record %d arrived more often than it was sent", id)
 	}
@@ -422,11 +424,11 @@ func TestNetFaultBlackHoleAtShutdownWithoutDeadline(t *testing.T) {
 	start := time.Now()
 	f.shutdown(t)
 	took := time.Since(start)
-	counts := delivered(t, rdb)
+	counts := plumelogtest.Delivered(t, rdb, "plume_log_list")
 	t.Logf("Shutdown without a deadline during a black hole, %d records held, returned after %s; delivered %d, dropped %d",
 		held, took.Round(time.Millisecond), len(counts), f.dropped(t, ""))
 	assert.Less(t, took, 5*time.Second, "Shutdown lasts about one retry budget")
 	assert.Len(t, counts, before)
-	assert.Zero(t, duplicates(counts))
+	assert.Zero(t, plumelogtest.Duplicates(counts))
 	assert.Equal(t, held, f.dropped(t, "retries_exhausted"), "sent = delivered + dropped")
 }

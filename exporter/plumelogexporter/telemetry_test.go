@@ -2,7 +2,6 @@ package plumelogexporter
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -15,8 +14,10 @@ import (
 
 	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/batcher"
 	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/metadatatest"
-	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/sender"
+	"github.com/plumelog-otel/otelcol-plumelog/internal/otelcoltest"
+	"github.com/plumelog-otel/otelcol-plumelog/internal/plumelogtest"
 	"github.com/plumelog-otel/otelcol-plumelog/internal/redistest"
+	"github.com/plumelog-otel/otelcol-plumelog/internal/testenv"
 )
 
 // The bucket boundaries declared in metadata.yaml.
@@ -55,7 +56,7 @@ func counterPoint(value int64, key, attr string) metricdata.DataPoint[int64] {
 }
 
 // waitSum is the delivery wait summed over records.
-func waitSum(t *testing.T, s started) float64 {
+func waitSum(t *testing.T, s *testExporter) float64 {
 	t.Helper()
 	m, err := s.telemetry.GetMetric("otelcol_plumelog_exporter_delivery_wait")
 	require.NoError(t, err)
@@ -63,7 +64,7 @@ func waitSum(t *testing.T, s started) float64 {
 }
 
 // deliveryLatencies returns the delivery latency histogram after checking its declared shape.
-func deliveryLatencies(t *testing.T, s started) metricdata.HistogramDataPoint[float64] {
+func deliveryLatencies(t *testing.T, s *testExporter) metricdata.HistogramDataPoint[float64] {
 	t.Helper()
 	metadatatest.AssertEqualPlumelogExporterDeliveryLatency(t, s.telemetry,
 		[]metricdata.HistogramDataPoint[float64]{{Attributes: attribute.NewSet(logsSignal)}}, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreValue())
@@ -96,17 +97,17 @@ func TestTelemetryFlushTriggers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			key := "telemetry_" + tt.name
-			s := startExporter(t, func(c *Config) {
-				c.Redis.Endpoint = sender.Endpoint(srv.Addr)
-				c.Lists.Key = key
-				c.Batching.Mode = tt.mode
-				c.Batching.BatchSize = tt.batch
-				c.Batching.FlushInterval = tt.flush
+			s := startExporter(t, otelcoltest.Settings{
+				"endpoint":       srv.Addr,
+				"key":            key,
+				"mode":           tt.mode,
+				"batch_size":     tt.batch,
+				"flush_interval": tt.flush,
 			})
 			// One call: all records are admitted at once, so the batches are predictable.
-			require.NoError(t, s.exp.ConsumeLogs(context.Background(), testLogs(tt.records)))
+			require.NoError(t, s.exp.ConsumeLogs(context.Background(), plumelogtest.Logs(0, tt.records)))
 			if !tt.shutdown {
-				waitSent(t, s, int64(tt.records))
+				s.waitSent(t, int64(tt.records))
 			}
 			require.NoError(t, s.exp.Shutdown(context.Background()))
 			require.EqualValues(t, tt.records, srv.Client().LLen(context.Background(), key).Val())
@@ -141,79 +142,80 @@ func TestTelemetryFlushTriggers(t *testing.T) {
 	}
 }
 
+// dropsOf is how many records each case of TestTelemetryRetriesAndDrops sends.
+const dropsOf = 5
+
+// dropCases make the exporter drop records for each reason.
+var dropCases = []struct {
+	reason string
+	// settings point the exporter at a Redis that makes it drop for the reason.
+	settings    func(t *testing.T) otelcoltest.Settings
+	wantRetried int64
+	shutdownBy  time.Duration // 0: wait for the drop, then shut down without a deadline
+}{
+	{
+		reason: "retries_exhausted",
+		settings: func(t *testing.T) otelcoltest.Settings {
+			return otelcoltest.Settings{
+				"endpoint": testenv.Addr(t), "max_retries": 2,
+				"backoff::initial_interval": "10ms", "backoff::max_interval": "20ms",
+			}
+		},
+		// Every record is sent three times: retried twice, then dropped.
+		wantRetried: 2 * dropsOf,
+	},
+	{
+		reason: "permanent_error",
+		settings: func(t *testing.T) otelcoltest.Settings {
+			srv := redistest.Start(t)
+			require.NoError(t, srv.Client().Set(context.Background(), "plume_log_list", "not a list", 0).Err())
+			return otelcoltest.Settings{"endpoint": srv.Addr}
+		},
+	},
+	{
+		reason: "shutdown",
+		settings: func(t *testing.T) otelcoltest.Settings {
+			return otelcoltest.Settings{
+				"endpoint": testenv.Addr(t), "max_retries": 1000,
+				"backoff::initial_interval": "1h", "backoff::max_interval": "1h",
+			}
+		},
+		// The first attempt fails, and the backoff outlasts the shutdown deadline.
+		wantRetried: dropsOf,
+		shutdownBy:  300 * time.Millisecond,
+	},
+}
+
 // TestTelemetryRetriesAndDrops checks records_retried and records_dropped for each reason.
 func TestTelemetryRetriesAndDrops(t *testing.T) {
-	const n = 5
-	nothingListening := func(t *testing.T) string { return fmt.Sprintf("127.0.0.1:%d", redistest.FreePort(t)) }
-	tests := []struct {
-		reason      string
-		setup       func(t *testing.T, c *Config)
-		wantRetried int64
-		shutdownBy  time.Duration // 0: wait for the drop, then shut down without a deadline
-	}{
-		{
-			reason: "retries_exhausted",
-			setup: func(t *testing.T, c *Config) {
-				c.Redis.Endpoint = sender.Endpoint(nothingListening(t))
-				c.Batching.MaxRetries = 2
-				c.Batching.Backoff.InitialInterval = 10 * time.Millisecond
-				c.Batching.Backoff.MaxInterval = 20 * time.Millisecond
-			},
-			// Every record is sent three times: retried twice, then dropped.
-			wantRetried: 2 * n,
-		},
-		{
-			reason: "permanent_error",
-			setup: func(t *testing.T, c *Config) {
-				srv := redistest.Start(t)
-				require.NoError(t, srv.Client().Set(context.Background(), c.Lists.Key, "not a list", 0).Err())
-				c.Redis.Endpoint = sender.Endpoint(srv.Addr)
-			},
-		},
-		{
-			reason: "shutdown",
-			setup: func(t *testing.T, c *Config) {
-				c.Redis.Endpoint = sender.Endpoint(nothingListening(t))
-				c.Batching.MaxRetries = 1000
-				c.Batching.Backoff.InitialInterval = time.Hour
-				c.Batching.Backoff.MaxInterval = time.Hour
-			},
-			// The first attempt fails, and the backoff outlasts the shutdown deadline.
-			wantRetried: n,
-			shutdownBy:  300 * time.Millisecond,
-		},
-	}
-	for _, tt := range tests {
+	for _, tt := range dropCases {
 		t.Run(tt.reason, func(t *testing.T) {
-			s := startExporter(t, func(c *Config) {
-				c.Redis.DialTimeout = time.Second
-				tt.setup(t, c)
-			})
-			require.NoError(t, s.exp.ConsumeLogs(context.Background(), testLogs(n)))
+			settings := tt.settings(t)
+			settings["dial_timeout"] = "1s"
+			s := startExporter(t, settings)
+			require.NoError(t, s.exp.ConsumeLogs(context.Background(), plumelogtest.Logs(0, dropsOf)))
 			if tt.shutdownBy == 0 {
 				require.Eventually(t, func() bool {
-					return sumValue(t, s.telemetry, "records_dropped") == n
+					return s.count(t, "records_dropped") == dropsOf
 				}, 10*time.Second, 5*time.Millisecond)
 				require.NoError(t, s.exp.Shutdown(context.Background()))
 			} else {
 				require.Eventually(t, func() bool {
-					return sumValue(t, s.telemetry, "records_retried") == tt.wantRetried
+					return s.count(t, "records_retried") == tt.wantRetried
 				}, 10*time.Second, 5*time.Millisecond)
-				ctx, cancel := context.WithTimeout(context.Background(), tt.shutdownBy)
-				defer cancel()
-				require.Error(t, s.exp.Shutdown(ctx), "Shutdown reports the records it dropped")
+				require.Error(t, s.shutdownWithin(tt.shutdownBy), "Shutdown reports the records it dropped")
 			}
 
 			metadatatest.AssertEqualPlumelogExporterRecordsDropped(t, s.telemetry,
-				[]metricdata.DataPoint[int64]{counterPoint(n, "reason", tt.reason)}, metricdatatest.IgnoreTimestamp())
+				[]metricdata.DataPoint[int64]{counterPoint(dropsOf, "reason", tt.reason)}, metricdatatest.IgnoreTimestamp())
 			if tt.wantRetried == 0 {
 				_, err := s.telemetry.GetMetric("otelcol_plumelog_exporter_records_retried")
-				assert.Error(t, err, "never retried, so the counter was never recorded")
+				require.Error(t, err, "never retried, so the counter was never recorded")
 			} else {
 				metadatatest.AssertEqualPlumelogExporterRecordsRetried(t, s.telemetry,
 					[]metricdata.DataPoint[int64]{counterPoint(tt.wantRetried, "", "")}, metricdatatest.IgnoreTimestamp())
 			}
-			assert.Zero(t, sumValue(t, s.telemetry, "records_sent"))
+			assert.Zero(t, s.count(t, "records_sent"))
 		})
 	}
 }
@@ -223,34 +225,32 @@ func TestTelemetryRetriesAndDrops(t *testing.T) {
 func TestTelemetryBuffer(t *testing.T) {
 	srv := redistest.Start(t)
 	srv.Stop()
-	s := startExporter(t, func(c *Config) {
-		c.Redis.Endpoint = sender.Endpoint(srv.Addr)
-		c.Redis.DialTimeout = time.Second
-		c.Batching.MaxRetries = 1000
-		c.Batching.Backoff.InitialInterval = 10 * time.Millisecond
-		c.Batching.Backoff.MaxInterval = 50 * time.Millisecond
+	s := startExporter(t, otelcoltest.Settings{
+		"endpoint":                  srv.Addr,
+		"dial_timeout":              "1s",
+		"max_retries":               1000,
+		"backoff::initial_interval": "10ms",
+		"backoff::max_interval":     "50ms",
 	})
 	held := func(records int64, bytes func(int64) bool) {
 		t.Helper()
 		metadatatest.AssertEqualPlumelogExporterBufferRecords(t, s.telemetry,
 			[]metricdata.DataPoint[int64]{{Value: records, Attributes: attribute.NewSet(logsSignal)}}, metricdatatest.IgnoreTimestamp())
-		m, err := s.telemetry.GetMetric("otelcol_plumelog_exporter_buffer_bytes")
-		require.NoError(t, err)
-		b := m.Data.(metricdata.Gauge[int64]).DataPoints[0].Value
+		b := s.gauge(t, "buffer_bytes")
 		assert.True(t, bytes(b), "buffer_bytes %d with %d records held", b, records)
 	}
 	none := func(b int64) bool { return b == 0 }
 	held(0, none)
-	first := testLogs(7)
+	first := plumelogtest.Logs(0, 7)
 	require.NoError(t, s.exp.ConsumeLogs(context.Background(), first))
 	var bytes7 int64
 	held(7, func(b int64) bool { bytes7 = b; return b > 7*100 })
-	require.Eventually(t, func() bool { return sumValue(t, s.telemetry, "records_retried") > 0 }, 10*time.Second, 5*time.Millisecond)
-	require.NoError(t, s.exp.ConsumeLogs(context.Background(), testLogs(5)))
+	require.Eventually(t, func() bool { return s.count(t, "records_retried") > 0 }, 10*time.Second, 5*time.Millisecond)
+	require.NoError(t, s.exp.ConsumeLogs(context.Background(), plumelogtest.Logs(0, 5)))
 	held(12, func(b int64) bool { return b > bytes7 })
 
 	srv.Restart()
-	waitSent(t, s, 12)
+	s.waitSent(t, 12)
 	held(0, none)
 	require.NoError(t, s.exp.Shutdown(context.Background()))
 }

@@ -2,68 +2,31 @@ package plumelogexporter
 
 import (
 	"context"
-	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/config/configopaque"
-	"go.opentelemetry.io/collector/config/configtls"
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/otel/attribute"
 
-	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/batcher"
-	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/sender"
+	"github.com/plumelog-otel/otelcol-plumelog/internal/otelcoltest"
 	"github.com/plumelog-otel/otelcol-plumelog/internal/plumelogtest"
 	"github.com/plumelog-otel/otelcol-plumelog/internal/redistest"
 )
 
-// orderLogs builds records whose content is "order <i>" for i from first on, with bodies
-// in several scripts so that multi-byte text crosses every path.
-func orderLogs(first, n int) plog.Logs {
-	ld := plog.NewLogs()
-	rl := ld.ResourceLogs().AppendEmpty()
-	rl.Resource().Attributes().PutStr("service.name", "order-svc")
-	rl.Resource().Attributes().PutStr("deployment.environment.name", "prod")
-	sl := rl.ScopeLogs().AppendEmpty()
-	sl.Scope().SetName("com.example.OrderService")
-	now := pcommon.NewTimestampFromTime(time.Now())
-	for i := first; i < first+n; i++ {
-		lr := sl.LogRecords().AppendEmpty()
-		lr.SetTimestamp(now)
-		lr.SetSeverityNumber(plog.SeverityNumberInfo)
-		lr.Body().SetStr("order " + strconv.Itoa(i))
-		lr.Attributes().PutStr("note", []string{"plain", "订单已创建", "заказ", "emoji 🎉"}[i%4])
-	}
-	return ld
-}
+// multilingual gives every record a note in one of several scripts, so that multi-byte text
+// crosses every path.
+var multilingual = plumelogtest.Record(func(id int, lr plog.LogRecord) {
+	lr.Attributes().PutStr("note", []string{"plain", "订单已创建", "заказ", "emoji 🎉"}[id%4])
+})
 
-// orderNumbers checks every element against the wire contract and returns how often each
-// order number appears.
-func orderNumbers(t *testing.T, elements []string) map[int]int {
-	t.Helper()
-	seen := map[int]int{}
-	for _, e := range elements {
-		msg, err := plumelogtest.CheckRunLog([]byte(e))
-		require.NoError(t, err, e)
-		n, err := strconv.Atoi(strings.TrimPrefix(msg["content"].(string), "order "))
-		require.NoError(t, err, e)
-		seen[n]++
-	}
-	return seen
-}
-
-// decodeCompressedList decodes a compressed list with liblz4 and returns the number of
+// decodeCompressedList decodes the compressed list with liblz4 and returns the number of
 // envelopes and the messages they hold, in order.
 func decodeCompressedList(t *testing.T, rdb redis.Cmdable, key string) (int, []string) {
 	t.Helper()
-	envs, err := rdb.LRange(context.Background(), key, 0, -1).Result()
-	require.NoError(t, err)
+	envs := redistest.List(t, rdb, key)
 	raw := make([][]byte, len(envs))
 	for i, e := range envs {
 		raw[i] = []byte(e)
@@ -73,12 +36,6 @@ func decodeCompressedList(t *testing.T, rdb redis.Cmdable, key string) (int, []s
 		elements = append(elements, msgs...)
 	}
 	return len(envs), elements
-}
-
-func waitSent(t *testing.T, s started, n int64) {
-	t.Helper()
-	require.Eventually(t, func() bool { return sumValue(t, s.telemetry, "records_sent") >= n }, 60*time.Second, 10*time.Millisecond,
-		"records sent: %d of %d", sumValue(t, s.telemetry, "records_sent"), n)
 }
 
 // TestExporterCompressedQueue writes batches as LZ4 envelopes and decodes what lands in Redis
@@ -98,30 +55,28 @@ func TestExporterCompressedQueue(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := redistest.Start(t)
-			s := startExporter(t, func(c *Config) {
-				c.Redis.Endpoint = sender.Endpoint(srv.Addr)
-				c.Lists.Compression = "lz4"
-				c.Lists.MaxEnvelopeSize = tt.maxEnvelopeSize
-				c.Batching.BatchSize = tt.batchSize
-				c.Batching.Buffer.MaxRecords = 10_000
+			s := startExporter(t, otelcoltest.Settings{
+				"endpoint":            srv.Addr,
+				"compression":         "lz4",
+				"max_envelope_size":   tt.maxEnvelopeSize,
+				"batch_size":          tt.batchSize,
+				"buffer::max_records": 10_000,
 			})
 			const n = 1000
 			for i := 0; i < n; i += 50 {
-				require.NoError(t, s.exp.ConsumeLogs(context.Background(), orderLogs(i, 50)))
+				require.NoError(t, s.exp.ConsumeLogs(context.Background(), plumelogtest.Logs(i, 50, multilingual)))
 			}
-			waitSent(t, s, n)
+			s.waitSent(t, n)
 			require.NoError(t, s.exp.Shutdown(context.Background()))
 
 			rdb := srv.Client()
 			assert.Zero(t, rdb.LLen(context.Background(), "plume_log_list").Val(), "nothing goes to the plain list")
 			envelopes, elements := decodeCompressedList(t, rdb, "plume_log_list_compress")
 			require.Len(t, elements, n)
-			for i, e := range elements {
-				msg, err := plumelogtest.CheckRunLog([]byte(e))
-				require.NoError(t, err, e)
-				require.Equal(t, "order "+strconv.Itoa(i), msg["content"], "records keep their order")
+			for i, msg := range plumelogtest.Messages(t, elements) {
+				require.Equal(t, i, plumelogtest.ID(t, msg), "records keep their order")
 			}
-			flushes := sumValue(t, s.telemetry, "flushes")
+			flushes := s.count(t, "flushes")
 			if tt.manyPerBatch {
 				assert.Greater(t, int64(envelopes), flushes, "batches were split")
 			} else {
@@ -142,56 +97,52 @@ func TestExporterTLS(t *testing.T) {
 	client := ca.Issue(t, "exporter")
 
 	for _, tt := range []struct {
-		name      string
-		srv       *redistest.Server
-		tls       func(*configtls.ClientConfig)
+		name string
+		srv  *redistest.Server
+		// tls are the exporter's tls settings.
+		tls       otelcoltest.Settings
 		delivered bool
 		// reason is the drop reason of records that are not delivered.
 		reason string
 	}{
-		{name: "CA file", srv: byIP, delivered: true, tls: func(c *configtls.ClientConfig) { c.CAFile = ca.CertFile }},
-		{name: "CA PEM", srv: byIP, delivered: true, tls: func(c *configtls.ClientConfig) { c.CAPem = configopaque.String(ca.CertPEM) }},
-		{name: "wrong CA", srv: byIP, reason: "permanent_error", tls: func(c *configtls.ClientConfig) { c.CAFile = otherCA.CertFile }},
-		{name: "wrong CA, verification skipped", srv: byIP, delivered: true, tls: func(c *configtls.ClientConfig) {
-			c.CAFile = otherCA.CertFile
-			c.InsecureSkipVerify = true
+		{name: "CA file", srv: byIP, delivered: true, tls: otelcoltest.Settings{"ca_file": ca.CertFile}},
+		{name: "CA PEM", srv: byIP, delivered: true, tls: otelcoltest.Settings{"ca_pem": string(ca.CertPEM)}},
+		{name: "wrong CA", srv: byIP, reason: "permanent_error", tls: otelcoltest.Settings{"ca_file": otherCA.CertFile}},
+		{name: "wrong CA, verification skipped", srv: byIP, delivered: true, tls: otelcoltest.Settings{
+			"ca_file": otherCA.CertFile, "insecure_skip_verify": true,
 		}},
-		{name: "client certificate and server name override", srv: byName, delivered: true, tls: func(c *configtls.ClientConfig) {
-			c.CAFile = ca.CertFile
-			c.CertFile, c.KeyFile = client.CertFile, client.KeyFile
-			c.ServerName = "redis.test"
+		{name: "client certificate and server name override", srv: byName, delivered: true, tls: otelcoltest.Settings{
+			"ca_file": ca.CertFile, "cert_file": client.CertFile, "key_file": client.KeyFile, "server_name_override": "redis.test",
 		}},
-		{name: "certificate for another name", srv: byName, reason: "permanent_error", tls: func(c *configtls.ClientConfig) {
-			c.CAFile = ca.CertFile
-			c.CertFile, c.KeyFile = client.CertFile, client.KeyFile
+		{name: "certificate for another name", srv: byName, reason: "permanent_error", tls: otelcoltest.Settings{
+			"ca_file": ca.CertFile, "cert_file": client.CertFile, "key_file": client.KeyFile,
 		}},
-		{name: "no client certificate", srv: byName, reason: "retries_exhausted", tls: func(c *configtls.ClientConfig) {
-			c.CAFile = ca.CertFile
-			c.ServerName = "redis.test"
+		{name: "no client certificate", srv: byName, reason: "retries_exhausted", tls: otelcoltest.Settings{
+			"ca_file": ca.CertFile, "server_name_override": "redis.test",
 		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			rdb := tt.srv.Client()
 			require.NoError(t, rdb.Del(context.Background(), "plume_log_list").Err())
-			s := startExporter(t, func(c *Config) {
-				c.Redis.Endpoint = sender.Endpoint(tt.srv.Addr)
-				c.TLS = configtls.ClientConfig{}
-				tt.tls(&c.TLS)
-				c.Redis.DialTimeout = 2 * time.Second
-				c.Batching.MaxRetries = 0
+			s := startExporter(t, otelcoltest.Settings{
+				"endpoint":      tt.srv.Addr,
+				"tls":           tt.tls,
+				"tls::insecure": false,
+				"dial_timeout":  "2s",
+				"max_retries":   0,
 			})
-			require.NoError(t, s.exp.ConsumeLogs(context.Background(), orderLogs(0, 10)))
+			require.NoError(t, s.exp.ConsumeLogs(context.Background(), plumelogtest.Logs(0, 10, multilingual)))
 			require.Eventually(t, func() bool {
-				return sumValue(t, s.telemetry, "records_sent")+sumValue(t, s.telemetry, "records_dropped") == 10
+				return s.count(t, "records_sent")+s.count(t, "records_dropped") == 10
 			}, 30*time.Second, 10*time.Millisecond)
 			require.NoError(t, s.exp.Shutdown(context.Background()))
 			if tt.delivered {
 				assert.EqualValues(t, 10, rdb.LLen(context.Background(), "plume_log_list").Val())
-				assert.EqualValues(t, 10, sumValue(t, s.telemetry, "records_sent"))
+				assert.EqualValues(t, 10, s.count(t, "records_sent"))
 				return
 			}
 			assert.Zero(t, rdb.LLen(context.Background(), "plume_log_list").Val())
-			assert.EqualValues(t, 10, sumValue(t, s.telemetry, "records_dropped", attribute.String("reason", tt.reason)))
+			assert.EqualValues(t, 10, s.count(t, "records_dropped", attribute.String("reason", tt.reason)))
 		})
 	}
 }
@@ -204,38 +155,19 @@ func TestExporterFollowsSentinelFailover(t *testing.T) {
 	sentinels := redistest.StartSentinels(t, 3, master.Addr, redistest.SentinelOptions{
 		MasterName: "plumelog", Password: "sentinel-pw", MasterPassword: "master-pw", Replicas: 1,
 	})
-	s := startExporter(t, func(c *Config) {
-		c.Redis.Sentinel = sender.Sentinel{MasterName: "plumelog", Addresses: sentinels.Addrs, Password: "sentinel-pw"}
-		c.Redis.Password = "master-pw"
-		c.Redis.DialTimeout, c.Redis.ReadTimeout, c.Redis.WriteTimeout = time.Second, time.Second, time.Second
-		c.Batching.BatchSize = 50
-		c.Batching.FlushInterval = 50 * time.Millisecond
+	s := startExporter(t, otelcoltest.Settings{
+		"sentinel::master_name": "plumelog", "sentinel::addresses": sentinels.Addrs, "sentinel::password": "sentinel-pw",
+		"password":     "master-pw",
+		"dial_timeout": "1s", "read_timeout": "1s", "write_timeout": "1s",
+		"batch_size":     50,
+		"flush_interval": "50ms",
 		// A retry budget of about 30 s: 0.05 + 0.1 + 0.2 + 0.4 + 0.5 per further retry.
-		c.Batching.MaxRetries = 60
-		c.Batching.Backoff = batcher.Backoff{InitialInterval: 50 * time.Millisecond, MaxInterval: 500 * time.Millisecond, Multiplier: 2, Jitter: 0.2}
+		"max_retries":               60,
+		"backoff::initial_interval": "50ms", "backoff::max_interval": "500ms", "backoff::multiplier": 2, "backoff::jitter": 0.2,
 	})
 
-	// The stream: 10 records every 5 ms until stopped; sent counts what the exporter accepted.
-	var sent, refused int
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for next := 0; ; next += 10 {
-			select {
-			case <-stop:
-				return
-			case <-time.After(5 * time.Millisecond):
-			}
-			if err := s.exp.ConsumeLogs(context.Background(), orderLogs(next, 10)); err != nil {
-				refused += 10
-				continue
-			}
-			sent += 10
-		}
-	}()
-	waitSent(t, s, 500)
+	stream := s.stream(10, 5*time.Millisecond, multilingual)
+	s.waitSent(t, 500)
 
 	// Replication is asynchronous: a write the master acknowledged just before it died may
 	// never reach the replica, and no client can prevent that. Pausing writes and waiting for
@@ -245,45 +177,35 @@ func TestExporterFollowsSentinelFailover(t *testing.T) {
 	require.NoError(t, old.Do(context.Background(), "CLIENT", "PAUSE", 30_000, "WRITE").Err())
 	require.EqualValues(t, 1, old.Wait(context.Background(), 1, 10*time.Second).Val(), "the replica has every acknowledged write")
 	_ = old.Close()
-	beforeKill := sumValue(t, s.telemetry, "records_sent")
+	beforeKill := s.count(t, "records_sent")
 	killed := time.Now()
 	master.Stop()
 
 	newMaster := sentinels.WaitForFailover(master.Addr, 60*time.Second)
 	failover := time.Since(killed)
-	waitSent(t, s, beforeKill+500)
+	s.waitSent(t, beforeKill+500)
 	recovered := time.Since(killed)
-	close(stop)
-	wg.Wait()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	require.NoError(t, s.exp.Shutdown(ctx))
+	stream.stop()
+	s.shutdown(t)
 
-	delivered := sumValue(t, s.telemetry, "records_sent")
-	dropped := sumValue(t, s.telemetry, "records_dropped")
-	retried := sumValue(t, s.telemetry, "records_retried")
+	sent, delivered, dropped, retried := len(stream.accepted), s.count(t, "records_sent"), s.count(t, "records_dropped"), s.count(t, "records_retried")
 	rdb := redis.NewClient(&redis.Options{Addr: newMaster, Password: "master-pw"})
 	defer rdb.Close()
-	elements, err := rdb.LRange(context.Background(), "plume_log_list", 0, -1).Result()
-	require.NoError(t, err)
-	seen := orderNumbers(t, elements)
-	var missing, duplicated int
-	for i := range sent {
-		switch {
-		case seen[i] == 0:
+	seen := plumelogtest.Delivered(t, rdb, "plume_log_list")
+	missing := 0
+	for _, id := range stream.accepted {
+		if seen[id] == 0 {
 			missing++
-		case seen[i] > 1:
-			duplicated += seen[i] - 1
 		}
 	}
-	t.Logf("sent %d, delivered %d, dropped %d, refused %d, retried %d; on the new master %d (missing %d, duplicated %d); "+
+	t.Logf("sent %d, delivered %d, dropped %d, refused %d, retried %d; on the new master %d distinct (missing %d, %d duplicates); "+
 		"sentinels switched after %s, records flowed again after %s",
-		sent, delivered, dropped, refused, retried, len(elements), missing, duplicated,
+		sent, delivered, dropped, len(stream.refused), retried, len(seen), missing, plumelogtest.Duplicates(seen),
 		failover.Round(time.Millisecond), recovered.Round(time.Millisecond))
 
 	assert.EqualValues(t, sent, delivered+dropped, "every record is delivered or dropped")
 	assert.Zero(t, dropped, "the outage fits in the retry budget")
-	assert.Zero(t, refused, "the buffer absorbs the outage")
+	assert.Empty(t, stream.refused, "the buffer absorbs the outage")
 	assert.Positive(t, retried, "the outage was retried")
 	assert.Zero(t, missing, "every record reached the new master")
 	assert.Len(t, seen, sent, "and nothing else did")
@@ -292,17 +214,17 @@ func TestExporterFollowsSentinelFailover(t *testing.T) {
 // TestExporterWritesToCluster sends compressed batches to a Redis Cluster seeded with one node.
 func TestExporterWritesToCluster(t *testing.T) {
 	cluster := redistest.StartCluster(t, 3)
-	s := startExporter(t, func(c *Config) {
-		c.Redis.Cluster.Addresses = cluster.Addrs[:1]
-		c.Lists.Compression = "lz4"
+	s := startExporter(t, otelcoltest.Settings{
+		"cluster::addresses": cluster.Addrs[:1],
+		"compression":        "lz4",
 	})
 	const n = 500
-	require.NoError(t, s.exp.ConsumeLogs(context.Background(), orderLogs(0, n)))
-	waitSent(t, s, n)
+	require.NoError(t, s.exp.ConsumeLogs(context.Background(), plumelogtest.Logs(0, n, multilingual)))
+	s.waitSent(t, n)
 	require.NoError(t, s.exp.Shutdown(context.Background()))
 
 	_, elements := decodeCompressedList(t, cluster.Client(), "plume_log_list_compress")
-	seen := orderNumbers(t, elements)
+	seen := plumelogtest.CountIDs(t, elements)
 	assert.Len(t, elements, n)
 	assert.Len(t, seen, n)
 }

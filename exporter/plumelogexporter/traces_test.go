@@ -15,6 +15,7 @@ import (
 
 	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/metadatatest"
 	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/sender"
+	"github.com/plumelog-otel/otelcol-plumelog/internal/otelcoltest"
 	"github.com/plumelog-otel/otelcol-plumelog/internal/plumelogtest"
 	"github.com/plumelog-otel/otelcol-plumelog/internal/redistest"
 )
@@ -74,21 +75,19 @@ func TestExporterTracesBesideLogs(t *testing.T) {
 	for _, compression := range []string{"none", "lz4"} {
 		t.Run(compression, func(t *testing.T) {
 			srv := redistest.Start(t)
-			var cfg *Config
-			logs := startExporter(t, func(c *Config) {
-				c.Redis.Endpoint = sender.Endpoint(srv.Addr)
-				c.Lists.Compression = compression
-				cfg = c
-			})
+			settings := otelcoltest.Settings{"endpoint": srv.Addr, "compression": compression}
+			logs := startExporter(t, settings)
+			cfg := createDefaultConfig().(*Config)
+			require.NoError(t, settings.Decode(cfg))
 			tel, sendTraces := startTracesExporter(t, cfg)
 			for _, td := range checkout.Traces(traceStart, checkoutTraceID, 2) {
 				sendTraces(td)
 			}
-			ld := orderLogs(0, 1)
+			ld := plumelogtest.Logs(0, 1)
 			ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).SetTraceID(checkoutTraceID)
 			require.NoError(t, logs.exp.ConsumeLogs(context.Background(), ld))
-			waitSent(t, logs, 1)
-			require.Eventually(t, func() bool { return sumValue(t, tel, "records_sent") == 10 }, 30*time.Second, 10*time.Millisecond,
+			logs.waitSent(t, 1)
+			require.Eventually(t, func() bool { return counter(t, tel, "otelcol_plumelog_exporter_records_sent") == 10 }, 30*time.Second, 10*time.Millisecond,
 				"two events for each of the 5 spans")
 
 			events := traceEvents(t, srv, compression == "lz4")
@@ -125,8 +124,8 @@ func TestExporterCountsSpansWithoutTraceID(t *testing.T) {
 	spans := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
 	spans.At(0).SetTraceID(pcommon.TraceID{})
 	sendTraces(td)
-	require.Eventually(t, func() bool { return sumValue(t, tel, "records_sent") == 8 }, 30*time.Second, 10*time.Millisecond)
-	assert.EqualValues(t, 2, sumValue(t, tel, "records_dropped", attribute.String("reason", "invalid"), attribute.String("signal", "traces")),
+	require.Eventually(t, func() bool { return counter(t, tel, "otelcol_plumelog_exporter_records_sent") == 8 }, 30*time.Second, 10*time.Millisecond)
+	assert.EqualValues(t, 2, counter(t, tel, "otelcol_plumelog_exporter_records_dropped", attribute.String("reason", "invalid"), attribute.String("signal", "traces")),
 		"the span's two events")
 	assert.Len(t, traceEvents(t, srv, false), 8)
 }

@@ -1,5 +1,7 @@
-// Package otelcoltest runs the built otelcol-plumelog binary on free loopback ports and sends
-// it numbered log records with the OTel Go SDK, for the end-to-end tests and the soak tool.
+// Package otelcoltest runs the built otelcol-plumelog binary on free loopback ports, with a
+// config built from Go data, and sends it numbered log records with the OTel Go SDK, for the
+// end-to-end tests and the soak tool. Its Settings, keyed as the documentation writes them,
+// also configure the exporter in process (the exporter's tests and the load benchmark).
 package otelcoltest // import "github.com/plumelog-otel/otelcol-plumelog/internal/otelcoltest"
 
 import (
@@ -7,7 +9,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,24 +19,13 @@ import (
 	"syscall"
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/plumelog-otel/otelcol-plumelog/internal/testenv"
 )
 
-// Config is what a caller changes in the collector's config and command line.
-type Config struct {
-	// Exporter is the plumelog exporter's settings, indented under `plumelog:`.
-	Exporter string
-	// ExporterSettings are more settings of the plumelog exporter, keyed by their YAML keys
-	// (nested maps for nested keys). They go to a config file of their own, which the
-	// collector merges over the main one.
-	ExporterSettings map[string]any
-	// Extensions are more extensions, indented under `extensions:`, and ExtensionIDs the
-	// names the service enables.
-	Extensions   string
-	ExtensionIDs []string
-	// ComponentHealth makes health_check report component status, so that the exporter's
-	// recoverable errors show on it.
-	ComponentHealth bool
+// exit is the end of one run of the binary: done is closed once it has exited, with err.
+type exit struct {
+	done chan struct{}
+	err  error
 }
 
 // Collector is a running otelcol-plumelog process.
@@ -45,11 +35,12 @@ type Collector struct {
 	Metrics string // the collector's own Prometheus metrics, host:port
 	Health  string // URL of the health_check extension's status
 
-	bin    string
-	args   []string
-	cmd    *exec.Cmd
-	output syncBuffer
-	done   chan error
+	healthAddr string
+	bin        string
+	args       []string
+	cmd        *exec.Cmd
+	output     syncBuffer
+	exit       *exit
 }
 
 type syncBuffer struct {
@@ -69,111 +60,37 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// FreeAddr returns a loopback host:port that nothing listens on.
-func FreeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
-// Start writes the config cfg describes to dir, starts the binary bin and waits until it is
-// healthy. On error nothing is left running.
+// Start writes the config cfg describes to dir, starts the binary bin on free loopback ports
+// and waits until it is healthy. On error nothing is left running; when the collector exits
+// at start, the error holds its output.
 func Start(bin, dir string, cfg Config) (*Collector, error) {
 	var addrs [4]string
 	for i := range addrs {
-		a, err := FreeAddr()
+		a, err := testenv.FreeAddr()
 		if err != nil {
 			return nil, err
 		}
 		addrs[i] = a
 	}
-	c := &Collector{GRPC: addrs[0], HTTP: addrs[1], Metrics: addrs[2], Health: "http://" + addrs[3] + "/", bin: bin}
-	_, metricsPort, _ := net.SplitHostPort(c.Metrics)
-	healthYAML := fmt.Sprintf(`
-  health_check:
-    endpoint: %s`, addrs[3])
+	c := &Collector{GRPC: addrs[0], HTTP: addrs[1], Metrics: addrs[2], Health: "http://" + addrs[3] + "/", healthAddr: addrs[3], bin: bin}
 	if cfg.ComponentHealth {
 		// Component status drives the shared health check implementation only.
 		c.args = append(c.args, "--feature-gates=+extension.healthcheck.useComponentStatus")
-		healthYAML = fmt.Sprintf(`
-  health_check:
-    http:
-      endpoint: %s
-      status:
-        enabled: true
-        path: /status
-    component_health:
-      include_recoverable_errors: true
-      recovery_duration: 1ms`, addrs[3])
 		c.Health = "http://" + addrs[3] + "/status"
 	}
-	config := fmt.Sprintf(`
-extensions:%s
-%s
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: %s
-      http:
-        endpoint: %s
-exporters:
-  plumelog:
-%s
-service:
-  extensions: [%s]
-  telemetry:
-    logs:
-      # Every "Dropped log records" line counts: the default samples repeated lines.
-      sampling:
-        enabled: false
-    metrics:
-      level: detailed
-      readers:
-        - pull:
-            exporter:
-              prometheus:
-                host: 127.0.0.1
-                port: %s
-  pipelines:
-    logs:
-      receivers: [otlp]
-      exporters: [plumelog]
-    traces:
-      receivers: [otlp]
-      exporters: [plumelog]
-`, healthYAML, cfg.Extensions, c.GRPC, c.HTTP, cfg.Exporter,
-		strings.Join(append([]string{"health_check"}, cfg.ExtensionIDs...), ", "), metricsPort)
+	config, err := c.yaml(cfg)
+	if err != nil {
+		return nil, err
+	}
 	path := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
+	if err := os.WriteFile(path, config, 0o600); err != nil {
 		return nil, err
 	}
 	c.args = append(c.args, "--config", path)
-	if err := c.addExporterSettings(dir, cfg.ExporterSettings); err != nil {
-		return nil, err
-	}
 	if err := c.start(); err != nil {
 		return nil, err
 	}
 	return c, nil
-}
-
-// addExporterSettings writes a config file that holds only the plumelog exporter's settings,
-// if there are any, for the collector to merge over the main one.
-func (c *Collector) addExporterSettings(dir string, settings map[string]any) error {
-	if settings == nil {
-		return nil
-	}
-	data, err := yaml.Marshal(map[string]any{"exporters": map[string]any{"plumelog": settings}})
-	if err != nil {
-		return err
-	}
-	path := filepath.Join(dir, "exporter.yaml")
-	c.args = append(c.args, "--config", path)
-	return os.WriteFile(path, data, 0o600)
 }
 
 // start runs the binary and waits until it is healthy.
@@ -183,9 +100,13 @@ func (c *Collector) start() error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting %s: %w", c.bin, err)
 	}
-	c.cmd, c.done = cmd, make(chan error, 1)
-	// The channel is passed in because a restart replaces c.done.
-	go func(done chan error) { done <- cmd.Wait() }(c.done)
+	// Each run has an exit of its own: a restart replaces c.exit.
+	x := &exit{done: make(chan struct{})}
+	c.cmd, c.exit = cmd, x
+	go func() {
+		x.err = cmd.Wait()
+		close(x.done)
+	}()
 
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -197,9 +118,9 @@ func (c *Collector) start() error {
 			}
 		}
 		select {
-		case err := <-c.done:
+		case <-x.done:
 			c.cmd = nil
-			return fmt.Errorf("collector exited at start: %v\n%s", err, c.Output())
+			return fmt.Errorf("collector exited at start: %w\n%s", x.err, c.Output())
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
@@ -221,12 +142,14 @@ func (c *Collector) Terminate() error { return c.cmd.Process.Signal(syscall.SIGT
 // Wait waits for the collector to exit after Terminate, and kills it after 60s.
 func (c *Collector) Wait() error {
 	defer func() { c.cmd = nil }()
+	// The exit status says nothing more: a collector that fails to shut down cleanly says so
+	// in its output, which the tests read.
 	select {
-	case <-c.done:
+	case <-c.exit.done:
 		return nil
 	case <-time.After(60 * time.Second):
 		_ = c.cmd.Process.Kill()
-		<-c.done
+		<-c.exit.done
 		return errors.New("collector did not stop within 60s of SIGTERM")
 	}
 }
@@ -244,7 +167,7 @@ func (c *Collector) Stop() error {
 // Kill ends the collector with SIGKILL, as a crash would: nothing is flushed.
 func (c *Collector) Kill() error {
 	err := c.cmd.Process.Kill()
-	<-c.done
+	<-c.exit.done
 	c.cmd = nil
 	return err
 }
@@ -298,4 +221,10 @@ series:
 		sum += v
 	}
 	return sum
+}
+
+// portNumber returns the port of a host:port address as a number.
+func portNumber(addr string) int {
+	n, _ := strconv.Atoi(testenv.Port(addr))
+	return n
 }

@@ -1,5 +1,6 @@
-// Package plumelogtest checks messages against the Plumelog wire contract: what an unmodified
-// Plumelog server reads from its Redis list and writes to Elasticsearch.
+// Package plumelogtest is what the tests share about Plumelog: the OTLP log requests they send
+// (Logs), and the wire contract they check what arrives in Redis against: what an unmodified
+// Plumelog server reads from its list and writes to Elasticsearch.
 package plumelogtest // import "github.com/plumelog-otel/otelcol-plumelog/internal/plumelogtest"
 
 import (
@@ -12,6 +13,13 @@ import (
 	"time"
 	"unicode/utf8"
 )
+
+// CoreKeys are the keys of a run-log message, as the wire contract lists them. An attribute
+// named like one must never replace or repeat it.
+var CoreKeys = []string{
+	"appName", "env", "appNameWithEnv", "serverName", "dtTime", "seq", "dateTime", "logLevel",
+	"content", "className", "method", "threadName", "traceId", "spanId", "logType",
+}
 
 // stringKeys are the core keys the server and its Elasticsearch index read as strings.
 var stringKeys = []string{
@@ -49,6 +57,14 @@ func CheckRunLog(raw []byte) (map[string]any, error) {
 		// Elasticsearch rejects a document with a repeated key.
 		errs = append(errs, fmt.Errorf("key %q appears twice", dup))
 	}
+	errs = append(errs, checkTypes(msg)...)
+	errs = append(errs, checkValues(msg)...)
+	return msg, errors.Join(errs...)
+}
+
+// checkTypes reports the keys whose JSON type is not the one the server reads.
+func checkTypes(msg map[string]any) []error {
+	var errs []error
 	for _, k := range stringKeys {
 		if _, ok := msg[k].(string); !ok {
 			errs = append(errs, fmt.Errorf("%s must be a string, got %T", k, msg[k]))
@@ -64,13 +80,24 @@ func CheckRunLog(raw []byte) (map[string]any, error) {
 			errs = append(errs, fmt.Errorf("%s must be a non-negative integer, got %s", k, n))
 		}
 	}
-	for _, k := range []string{"traceId", "spanId"} {
-		if v, ok := msg[k]; ok {
-			if _, isString := v.(string); !isString {
-				errs = append(errs, fmt.Errorf("%s must be a string, got %T", k, v))
-			}
+	for k, v := range msg {
+		if _, isString := v.(string); isString || slices.Contains(integerKeys, k) || slices.Contains(stringKeys, k) {
+			continue
+		}
+		switch k {
+		case "traceId", "spanId":
+			errs = append(errs, fmt.Errorf("%s must be a string, got %T", k, v))
+		case "logType":
+		default:
+			errs = append(errs, fmt.Errorf("extension field %q must be a string, got %T", k, v))
 		}
 	}
+	return errs
+}
+
+// checkValues reports the values the server or its UI cannot use.
+func checkValues(msg map[string]any) []error {
+	var errs []error
 	app, _ := msg["appName"].(string)
 	env, _ := msg["env"].(string)
 	if app == "" {
@@ -87,15 +114,7 @@ func CheckRunLog(raw []byte) (map[string]any, error) {
 	if lvl, _ := msg["logLevel"].(string); !levels[lvl] {
 		errs = append(errs, fmt.Errorf("logLevel %q is not one of TRACE DEBUG INFO WARN ERROR", lvl))
 	}
-	for k, v := range msg {
-		if isCore(k) {
-			continue
-		}
-		if _, ok := v.(string); !ok {
-			errs = append(errs, fmt.Errorf("extension field %q must be a string, got %T", k, v))
-		}
-	}
-	return msg, errors.Join(errs...)
+	return errs
 }
 
 // duplicateKey returns a top-level key of the JSON object raw that appears more than once,
@@ -122,9 +141,4 @@ func duplicateKey(raw []byte) string {
 		}
 	}
 	return ""
-}
-
-func isCore(k string) bool {
-	return slices.Contains(stringKeys, k) || slices.Contains(integerKeys, k) ||
-		k == "traceId" || k == "spanId" || k == "logType"
 }

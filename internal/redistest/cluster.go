@@ -2,13 +2,17 @@ package redistest
 
 import (
 	"context"
+	"net"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/plumelog-otel/otelcol-plumelog/internal/testenv"
 )
 
 // Cluster is a Redis Cluster, every slot assigned, its masters with or without replicas.
@@ -33,13 +37,13 @@ func StartCluster(t testing.TB, n int, args ...string) *Cluster {
 // replica.
 func StartReplicatedCluster(t testing.TB, masters, replicas int, args ...string) *Cluster {
 	t.Helper()
-	cli := Require(t, "redis-cli")
+	cli := testenv.Program(t, "redis-cli")
 	c := &Cluster{t: t}
 	for range masters * (1 + replicas) {
 		// The bus port is set explicitly: the default, port+10000, may be taken or out of range.
 		nodeArgs := append([]string{
 			"--cluster-enabled", "yes",
-			"--cluster-port", strconv.Itoa(FreePort(t)),
+			"--cluster-port", testenv.Port(testenv.Addr(t)),
 			"--cluster-node-timeout", "2000",
 		}, args...)
 		s := Start(t, nodeArgs...)
@@ -96,16 +100,18 @@ func (c *Cluster) NodeOf(key string) *Server {
 	if err != nil {
 		c.t.Fatalf("CLUSTER KEYSLOT %s: %v", key, err)
 	}
-	slots, err := rdb.ClusterSlots(ctx).Result()
+	shards, err := rdb.ClusterShards(ctx).Result()
 	if err != nil {
-		c.t.Fatalf("CLUSTER SLOTS: %v", err)
+		c.t.Fatalf("CLUSTER SHARDS: %v", err)
 	}
-	for _, r := range slots {
-		if int(slot) >= r.Start && int(slot) <= r.End && len(r.Nodes) > 0 {
-			for _, s := range c.Nodes {
-				if s.Addr == r.Nodes[0].Addr {
-					return s
-				}
+	for _, shard := range shards {
+		if !slices.ContainsFunc(shard.Slots, func(r redis.SlotRange) bool { return slot >= r.Start && slot <= r.End }) {
+			continue
+		}
+		for _, n := range shard.Nodes {
+			addr := net.JoinHostPort(n.IP, strconv.FormatInt(n.Port, 10))
+			if i := slices.IndexFunc(c.Nodes, func(s *Server) bool { return s.Addr == addr }); n.Role == "master" && i >= 0 {
+				return c.Nodes[i]
 			}
 		}
 	}

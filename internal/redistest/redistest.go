@@ -1,5 +1,6 @@
 // Package redistest starts real Redis processes on free loopback ports for tests: standalone
 // servers, TLS-only servers with a throwaway CA, replicas with Sentinel, and Redis Clusters.
+// Launch starts a standalone server for a program that is not a test (the soak tool).
 //
 // When a program is not installed the test is skipped, except with CI=true, where a missing
 // program is a failure: CI must never pass by testing nothing.
@@ -8,122 +9,116 @@ package redistest // import "github.com/plumelog-otel/otelcol-plumelog/internal/
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/plumelog-otel/otelcol-plumelog/internal/testenv"
 )
 
-// Server is one redis-server process owned by a test.
-type Server struct {
+// Process is one redis-server process.
+type Process struct {
 	// Addr is host:port on 127.0.0.1.
 	Addr string
-	// Dir is the server's working directory (also where a unix socket would live).
+	// Dir is the server's working directory, where its log is.
 	Dir string
 
-	t    testing.TB
 	args []string
-	// tls is how the test itself reaches a server that only speaks TLS.
+	// tls is how the owner itself reaches a server that only speaks TLS.
 	tls  *tls.Config
-	cmd  *exec.Cmd
-	done chan struct{}
+	proc *process
 }
 
-// Require returns the path of a program the test needs, skipping the test when it is missing,
-// or failing it under CI=true.
-func Require(t testing.TB, program string) string {
-	t.Helper()
-	path, err := exec.LookPath(program)
+// Launch starts redis-server in dir on a free loopback port, with extra config directives,
+// and waits until it answers. The caller stops it.
+func Launch(dir string, args ...string) (*Process, error) {
+	addr, err := testenv.FreeAddr()
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required with CI=true but not installed (make test installs it)", program)
-		}
-		t.Skipf("%s not installed; `make test` installs it", program)
+		return nil, err
 	}
-	return path
-}
-
-// Start starts redis-server with extra config directives (e.g. "--maxmemory", "1mb") on a free
-// loopback port, waits until it answers, and stops it when the test ends.
-func Start(t testing.TB, args ...string) *Server {
-	t.Helper()
-	Require(t, "redis-server")
-	s := &Server{Addr: "127.0.0.1:" + strconv.Itoa(FreePort(t)), Dir: t.TempDir(), t: t, args: args}
-	s.start()
-	t.Cleanup(s.Stop)
-	return s
-}
-
-// FreePort returns a loopback TCP port nothing listens on right now.
-func FreePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("finding a free port: %v", err)
+	p := &Process{Addr: addr, Dir: dir, args: args}
+	if err := p.start(); err != nil {
+		return nil, err
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p, nil
 }
 
-func (s *Server) start() {
-	s.t.Helper()
-	_, port, _ := net.SplitHostPort(s.Addr)
+// start runs the server, not saving anything to disk, and waits until it answers.
+func (p *Process) start() error {
 	args := append([]string{
-		"--port", port, "--bind", "127.0.0.1", "--dir", s.Dir,
+		"--port", testenv.Port(p.Addr), "--bind", "127.0.0.1", "--dir", p.Dir,
 		"--save", "", "--appendonly", "no", "--daemonize", "no",
-		"--logfile", filepath.Join(s.Dir, "redis.log"),
-	}, s.args...)
-	s.cmd = exec.Command("redis-server", args...)
-	if err := s.cmd.Start(); err != nil {
-		s.t.Fatalf("starting redis-server: %v", err)
+		"--logfile", filepath.Join(p.Dir, "redis.log"),
+	}, p.args...)
+	proc, err := spawn("redis-server", args, filepath.Join(p.Dir, "redis.log"))
+	if err != nil {
+		return err
 	}
-	s.done = make(chan struct{})
-	go func(cmd *exec.Cmd, done chan struct{}) {
-		_ = cmd.Wait()
-		close(done)
-	}(s.cmd, s.done)
+	p.proc = proc
 
-	c := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1, TLSConfig: s.tls})
+	c := redis.NewClient(&redis.Options{Addr: p.Addr, MaxRetries: -1, TLSConfig: p.tls})
 	defer c.Close()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		err := c.Ping(context.Background()).Err()
 		if err == nil || redis.IsAuthError(err) {
-			return
+			return nil
 		}
-		select {
-		case <-s.done:
-			log, _ := os.ReadFile(filepath.Join(s.Dir, "redis.log"))
-			s.t.Fatalf("redis-server exited at start: %s", log)
-		default:
+		if exited := proc.exited("redis-server"); exited != nil {
+			p.proc = nil
+			return exited
 		}
 		if time.Now().After(deadline) {
-			s.t.Fatalf("redis-server at %s did not answer within 20s: %v", s.Addr, err)
+			p.Stop()
+			return fmt.Errorf("redis-server at %s did not answer within 20s: %w", p.Addr, err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 }
 
 // Stop kills the server (like a crash: nothing is saved) and waits for it to exit.
-func (s *Server) Stop() {
-	if s.cmd == nil {
+func (p *Process) Stop() {
+	if p.proc == nil {
 		return
 	}
-	_ = s.cmd.Process.Kill()
-	<-s.done
-	s.cmd = nil
+	p.proc.kill()
+	p.proc = nil
+}
+
+// Server is a redis-server process owned by a test, which stops it when it ends.
+type Server struct {
+	*Process
+	t testing.TB
+}
+
+// Start starts redis-server with extra config directives (e.g. "--maxmemory", "1mb") on a free
+// loopback port, waits until it answers, and stops it when the test ends.
+func Start(t testing.TB, args ...string) *Server {
+	t.Helper()
+	return startServer(t, &Process{Addr: testenv.Addr(t), Dir: t.TempDir(), args: args})
+}
+
+func startServer(t testing.TB, p *Process) *Server {
+	t.Helper()
+	testenv.Program(t, "redis-server")
+	s := &Server{Process: p, t: t}
+	t.Cleanup(s.Stop)
+	s.Restart()
+	return s
 }
 
 // Restart starts the server again on the same port after Stop.
 func (s *Server) Restart() {
 	s.t.Helper()
-	s.start()
+	if err := s.start(); err != nil {
+		s.t.Fatal(err)
+	}
 }
 
 // Client returns a go-redis client for the server, closed when the test ends.
@@ -144,4 +139,65 @@ func (s *Server) password() string {
 }
 
 // String describes the server for test messages.
-func (s *Server) String() string { return fmt.Sprintf("redis-server %s", s.Addr) }
+func (s *Server) String() string { return "redis-server " + s.Addr }
+
+// List returns every element of the list key.
+func List(t testing.TB, rdb redis.Cmdable, key string) []string {
+	t.Helper()
+	elements, err := rdb.LRange(context.Background(), key, 0, -1).Result()
+	if err != nil {
+		t.Fatalf("LRANGE %s: %v", key, err)
+	}
+	return elements
+}
+
+// process is a server process started by this package.
+type process struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+	log  string
+}
+
+func spawn(program string, args []string, log string) (*process, error) {
+	p := &process{cmd: exec.Command(program, args...), done: make(chan struct{}), log: log}
+	if err := p.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", program, err)
+	}
+	go func() {
+		_ = p.cmd.Wait()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// exited returns an error with the process's log once it has exited, nil while it runs.
+func (p *process) exited(name string) error {
+	select {
+	case <-p.done:
+		log, _ := os.ReadFile(p.log)
+		return errors.New(name + " exited: " + string(log))
+	default:
+		return nil
+	}
+}
+
+func (p *process) kill() {
+	_ = p.cmd.Process.Kill()
+	<-p.done
+}
+
+// WaitLen waits until the list key holds at least n elements, for 90 seconds at most.
+func WaitLen(t testing.TB, rdb redis.Cmdable, key string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		got, err := rdb.LLen(context.Background(), key).Result()
+		if err == nil && got >= int64(n) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s holds %d of %d elements after 90s (%v)", key, got, n, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

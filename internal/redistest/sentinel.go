@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -13,6 +11,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/plumelog-otel/otelcol-plumelog/internal/testenv"
 )
 
 // SentinelOptions configure a set of sentinels.
@@ -55,7 +55,7 @@ type Sentinels struct {
 // the master for its replicas once at start, and then only every ten seconds.
 func StartSentinels(t testing.TB, n int, masterAddr string, opt SentinelOptions) *Sentinels {
 	t.Helper()
-	program := Require(t, "redis-sentinel")
+	program := testenv.Program(t, "redis-sentinel")
 	if opt.MasterName == "" {
 		opt.MasterName = "mymaster"
 	}
@@ -64,7 +64,8 @@ func StartSentinels(t testing.TB, n int, masterAddr string, opt SentinelOptions)
 	t.Cleanup(s.stop)
 	for range n {
 		dir := t.TempDir()
-		p := strconv.Itoa(FreePort(t))
+		addr := testenv.Addr(t)
+		p := testenv.Port(addr)
 		conf := []string{"port " + p}
 		if opt.TLS != nil {
 			s.tls = opt.TLS.CA.clientConfig(t, opt.TLS.Cert)
@@ -95,8 +96,12 @@ func StartSentinels(t testing.TB, n int, masterAddr string, opt SentinelOptions)
 		}
 		// A sentinel rewrites its config file, so each gets a writable one of its own.
 		file := writeFile(t, dir, "sentinel.conf", []byte(strings.Join(conf, "\n")+"\n"))
-		s.Addrs = append(s.Addrs, "127.0.0.1:"+p)
-		s.procs = append(s.procs, spawn(t, program, []string{file}, filepath.Join(dir, "sentinel.log")))
+		s.Addrs = append(s.Addrs, addr)
+		proc, err := spawn(program, []string{file}, filepath.Join(dir, "sentinel.log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.procs = append(s.procs, proc)
 	}
 	s.waitReady(n)
 	return s
@@ -114,7 +119,9 @@ func (s *Sentinels) waitReady(n int) {
 			if err == nil && m["num-other-sentinels"] == strconv.Itoa(n-1) && m["num-slaves"] == strconv.Itoa(s.opt.Replicas) {
 				break
 			}
-			s.procs[i].checkRunning(s.t, "redis-sentinel")
+			if exited := s.procs[i].exited("redis-sentinel"); exited != nil {
+				s.t.Fatal(exited)
+			}
 			if time.Now().After(deadline) {
 				_ = c.Close()
 				s.t.Fatalf("sentinel %s not ready within 30s: %v %v", addr, m, err)
@@ -149,9 +156,9 @@ func (s *Sentinels) WaitForFailover(old string, timeout time.Duration) string {
 		addr, err := s.MasterAddr(context.Background())
 		if err == nil && addr != old {
 			c := redis.NewClient(&redis.Options{Addr: addr, Password: s.opt.MasterPassword, MaxRetries: -1, TLSConfig: s.tls})
-			role, err := c.Do(context.Background(), "ROLE").Slice()
+			role, roleErr := c.Do(context.Background(), "ROLE").Slice()
 			_ = c.Close()
-			if err == nil && len(role) > 0 && role[0] == "master" {
+			if roleErr == nil && len(role) > 0 && role[0] == "master" {
 				return addr
 			}
 		}
@@ -222,40 +229,4 @@ func (s *Server) WaitForSync() {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// process is a server process a test started.
-type process struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-	log  string
-}
-
-func spawn(t testing.TB, program string, args []string, log string) *process {
-	t.Helper()
-	p := &process{cmd: exec.Command(program, args...), done: make(chan struct{}), log: log}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", program, err)
-	}
-	go func() {
-		_ = p.cmd.Wait()
-		close(p.done)
-	}()
-	return p
-}
-
-// checkRunning fails the test with the process's log when it has exited.
-func (p *process) checkRunning(t testing.TB, name string) {
-	t.Helper()
-	select {
-	case <-p.done:
-		log, _ := os.ReadFile(p.log)
-		t.Fatalf("%s exited: %s", name, log)
-	default:
-	}
-}
-
-func (p *process) kill() {
-	_ = p.cmd.Process.Kill()
-	<-p.done
 }

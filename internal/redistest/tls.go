@@ -12,9 +12,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
+
+	"github.com/plumelog-otel/otelcol-plumelog/internal/testenv"
 )
 
 // CA is a throwaway certificate authority for TLS tests.
@@ -41,15 +42,10 @@ type Cert struct {
 func NewCA(t testing.TB, name string) *CA {
 	t.Helper()
 	key := newKey(t)
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial(t),
-		Subject:               pkix.Name{CommonName: name},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
+	tmpl := template(t, name)
+	tmpl.IsCA = true
+	tmpl.BasicConstraintsValid = true
+	tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
 		t.Fatalf("creating CA certificate: %v", err)
@@ -69,15 +65,10 @@ func NewCA(t testing.TB, name string) *CA {
 func (ca *CA) Issue(t testing.TB, name string, hosts ...string) Cert {
 	t.Helper()
 	key := newKey(t)
-	tmpl := &x509.Certificate{
-		SerialNumber: serial(t),
-		Subject:      pkix.Name{CommonName: name},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		// Redis presents its own certificate as a client too (replication, cluster bus).
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-	}
+	tmpl := template(t, name)
+	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
+	// Redis presents its own certificate as a client too (replication, cluster bus).
+	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}
 	for _, h := range hosts {
 		if ip := net.ParseIP(h); ip != nil {
 			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
@@ -110,23 +101,30 @@ func (ca *CA) Issue(t testing.TB, name string, hosts ...string) Cert {
 // (Redis requires client certificates unless told otherwise).
 func StartTLS(t testing.TB, ca *CA, cert Cert, args ...string) *Server {
 	t.Helper()
-	Require(t, "redis-server")
-	port := strconv.Itoa(FreePort(t))
-	s := &Server{
-		Addr: "127.0.0.1:" + port,
+	addr := testenv.Addr(t)
+	clientTLS := ca.clientConfig(t, ca.Issue(t, "redistest-client"))
+	clientTLS.ServerName = cert.host
+	return startServer(t, &Process{
+		Addr: addr,
 		Dir:  t.TempDir(),
-		t:    t,
 		args: append([]string{
-			"--port", "0", "--tls-port", port,
+			"--port", "0", "--tls-port", testenv.Port(addr),
 			"--tls-cert-file", cert.CertFile, "--tls-key-file", cert.KeyFile,
 			"--tls-ca-cert-file", ca.CertFile,
 		}, args...),
-		tls: ca.clientConfig(t, ca.Issue(t, "redistest-client")),
+		tls: clientTLS,
+	})
+}
+
+// template is a certificate for name, valid from an hour ago for a day, with a random serial.
+func template(t testing.TB, name string) *x509.Certificate {
+	t.Helper()
+	return &x509.Certificate{
+		SerialNumber: serial(t),
+		Subject:      pkix.Name{CommonName: name},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
 	}
-	s.tls.ServerName = cert.host
-	s.start()
-	t.Cleanup(s.Stop)
-	return s
 }
 
 // clientConfig is how a test reaches a server of ca's over TLS, presenting cert.

@@ -69,10 +69,32 @@ func run(in, out string) error {
 		return err
 	}
 	var res results
-	if err := json.Unmarshal(data, &res); err != nil {
+	if err = json.Unmarshal(data, &res); err != nil {
 		return fmt.Errorf("%s: %w", in, err)
 	}
+	p := newPlot(res)
+	plotted, err := addLines(p, res)
+	if err != nil {
+		return err
+	}
+	// Whole decades, with one to spare at the top for the legend.
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, xys := range plotted {
+		for _, xy := range xys {
+			lo, hi = min(lo, xy.Y), max(hi, xy.Y)
+		}
+	}
+	// Just below the lowest decade, so that its tick is labelled.
+	p.Y.Min = 0.99 * math.Pow(10, math.Floor(math.Log10(lo)))
+	p.Y.Max = math.Pow(10, math.Ceil(math.Log10(hi))+1)
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return err
+	}
+	return p.Save(9*vg.Inch, 5.5*vg.Inch, out)
+}
 
+// newPlot is the empty plot: title, logarithmic axes, grid and legend.
+func newPlot(res results) *plot.Plot {
 	p := plot.New()
 	p.Title.Text = fmt.Sprintf("Mean delivery latency to the RPUSH reply (batch_size %d, flush_interval %gs)", res.BatchSize, res.FlushIntervalS)
 	p.X.Label.Text = "offered load (logs/s, one record per call)"
@@ -85,7 +107,12 @@ func run(in, out string) error {
 	p.Legend.Top = true
 	p.Legend.Left = false
 	p.Legend.YOffs = -vg.Points(4)
+	return p
+}
 
+// addLines draws the strict mode's theory, each mode's measured means and the document's
+// claim, and returns the measured and claimed lines.
+func addLines(p *plot.Plot, res results) ([]plotter.XYs, error) {
 	var theory plotter.XYs
 	var modes []string
 	lines := map[string]plotter.XYs{}
@@ -102,7 +129,7 @@ func run(in, out string) error {
 		// Drawn wide and pale, so that a measured line on top of it stays visible.
 		band, err := plotter.NewLine(theory)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		band.Color = color.Gray{Y: 0xcc}
 		band.Width = vg.Points(7)
@@ -111,7 +138,7 @@ func run(in, out string) error {
 	}
 	for i, name := range modes {
 		if err := addLine(p, name+": measured", lines[name], palette[i%len(palette)], nil, draw.CircleGlyph{}); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	// On top, dashed, so that where a measured line matches it both stay visible.
@@ -120,23 +147,9 @@ func run(in, out string) error {
 		claimed = append(claimed, plotter.XY{X: float64(c.Rate), Y: c.MeanS})
 	}
 	if err := addLine(p, "document's claim (Python handler)", claimed, color.Black, []vg.Length{vg.Points(6), vg.Points(3)}, draw.TriangleGlyph{}); err != nil {
-		return err
+		return nil, err
 	}
-
-	// Whole decades, with one to spare at the top for the legend.
-	lo, hi := math.Inf(1), math.Inf(-1)
-	for _, xys := range append([]plotter.XYs{claimed}, slices.Collect(maps.Values(lines))...) {
-		for _, xy := range xys {
-			lo, hi = min(lo, xy.Y), max(hi, xy.Y)
-		}
-	}
-	// Just below the lowest decade, so that its tick is labelled.
-	p.Y.Min = 0.99 * math.Pow(10, math.Floor(math.Log10(lo)))
-	p.Y.Max = math.Pow(10, math.Ceil(math.Log10(hi))+1)
-	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-		return err
-	}
-	return p.Save(9*vg.Inch, 5.5*vg.Inch, out)
+	return append([]plotter.XYs{claimed}, slices.Collect(maps.Values(lines))...), nil
 }
 
 func addLine(p *plot.Plot, name string, xys plotter.XYs, c color.Color, dashes []vg.Length, glyph draw.GlyphDrawer) error {

@@ -320,7 +320,7 @@ func TestNoSpinWhileSendFails(t *testing.T) {
 	assert.LessOrEqual(t, inWindow, 12)
 	assert.GreaterOrEqual(t, inWindow, 3, "the batch is retried")
 	records, _ := b.Held()
-	assert.Equal(t, 10, records, "a failing batch neither grows nor leaves the queue")
+	assert.Equal(t, 10, records, "a failing batch neither grows nor leaves the buffer")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
@@ -368,47 +368,52 @@ func TestPermanentErrorDropsAtOnce(t *testing.T) {
 	assert.Zero(t, bytes)
 }
 
+// sized returns n records of size bytes each.
+func sized(n, size int) [][]byte {
+	out := make([][]byte, n)
+	for i := range out {
+		out[i] = make([]byte, size)
+	}
+	return out
+}
+
+// bufferLimitCases are adds to a buffer of 10 records and 100 bytes, with what each add
+// returns and what the buffer holds after them.
+var bufferLimitCases = []struct {
+	name      string
+	adds      [][][]byte
+	wantErrs  []error
+	wantHeld  int
+	wantBytes int
+}{
+	{
+		name: "record limit", adds: [][][]byte{sized(10, 5), sized(1, 5)},
+		wantErrs: []error{nil, ErrBufferFull}, wantHeld: 10, wantBytes: 50,
+	},
+	{
+		name: "byte limit", adds: [][][]byte{sized(1, 100), sized(1, 1)},
+		wantErrs: []error{nil, ErrBufferFull}, wantHeld: 1, wantBytes: 100,
+	},
+	{
+		name: "all or nothing", adds: [][][]byte{sized(6, 5), sized(5, 5), sized(4, 5)},
+		wantErrs: []error{nil, ErrBufferFull, nil}, wantHeld: 10, wantBytes: 50,
+	},
+	{
+		name: "oversize add admitted when empty", adds: [][][]byte{sized(20, 5), sized(1, 5)},
+		wantErrs: []error{nil, ErrBufferFull}, wantHeld: 20, wantBytes: 100,
+	},
+	{
+		name: "oversize record admitted when empty", adds: [][][]byte{sized(1, 500)},
+		wantErrs: []error{nil}, wantHeld: 1, wantBytes: 500,
+	},
+	{
+		name: "oversize add refused when not empty", adds: [][][]byte{sized(1, 5), sized(20, 5)},
+		wantErrs: []error{nil, ErrBufferFull}, wantHeld: 1, wantBytes: 5,
+	},
+}
+
 func TestBufferLimits(t *testing.T) {
-	rec := func(n, size int) [][]byte {
-		out := make([][]byte, n)
-		for i := range out {
-			out[i] = make([]byte, size)
-		}
-		return out
-	}
-	tests := []struct {
-		name      string
-		adds      [][][]byte
-		wantErrs  []error
-		wantHeld  int
-		wantBytes int
-	}{
-		{
-			name: "record limit", adds: [][][]byte{rec(10, 5), rec(1, 5)},
-			wantErrs: []error{nil, ErrBufferFull}, wantHeld: 10, wantBytes: 50,
-		},
-		{
-			name: "byte limit", adds: [][][]byte{rec(1, 100), rec(1, 1)},
-			wantErrs: []error{nil, ErrBufferFull}, wantHeld: 1, wantBytes: 100,
-		},
-		{
-			name: "all or nothing", adds: [][][]byte{rec(6, 5), rec(5, 5), rec(4, 5)},
-			wantErrs: []error{nil, ErrBufferFull, nil}, wantHeld: 10, wantBytes: 50,
-		},
-		{
-			name: "oversize add admitted when empty", adds: [][][]byte{rec(20, 5), rec(1, 5)},
-			wantErrs: []error{nil, ErrBufferFull}, wantHeld: 20, wantBytes: 100,
-		},
-		{
-			name: "oversize record admitted when empty", adds: [][][]byte{rec(1, 500)},
-			wantErrs: []error{nil}, wantHeld: 1, wantBytes: 500,
-		},
-		{
-			name: "oversize add refused when not empty", adds: [][][]byte{rec(1, 5), rec(20, 5)},
-			wantErrs: []error{nil, ErrBufferFull}, wantHeld: 1, wantBytes: 5,
-		},
-	}
-	for _, tt := range tests {
+	for _, tt := range bufferLimitCases {
 		t.Run(tt.name, func(t *testing.T) {
 			s := &sink{}
 			// Nothing leaves before Shutdown: batches never fill and never age.
@@ -439,43 +444,34 @@ func TestBufferLimits(t *testing.T) {
 	}
 }
 
-func TestBlockTimeout(t *testing.T) {
-	cfg := func(timeout time.Duration) Config {
-		return testConfig(func(c *Config) {
-			c.Buffer.MaxRecords = 10
-			c.Buffer.BlockTimeout = timeout
-		})
-	}
-	addAsync := func(ctx context.Context, b *Batcher, recs [][]byte) <-chan error {
-		res := make(chan error, 1)
-		go func() { res <- b.Add(ctx, recs) }()
-		return res
-	}
+// blockConfig is a buffer of 10 records whose Add waits up to timeout for room.
+func blockConfig(timeout time.Duration) Config {
+	return testConfig(func(c *Config) {
+		c.Buffer.MaxRecords = 10
+		c.Buffer.BlockTimeout = timeout
+	})
+}
 
+func TestBlockTimeout(t *testing.T) {
 	t.Run("waits for room", func(t *testing.T) {
-		b, obs, s, unblock := blocked(t, cfg(time.Minute))
+		b, obs, s, unblock := blocked(t, blockConfig(time.Minute))
 		require.NoError(t, b.Add(context.Background(), records("a", 10)))
 		waitStarted(t, s, 1)
 		res := addAsync(context.Background(), b, records("b", 5))
 		select {
 		case err := <-res:
-			t.Fatalf("Add returned %v while the queue was full", err)
+			t.Fatalf("Add returned %v while the buffer was full", err)
 		case <-time.After(quiet):
 		}
 		unblock()
-		select {
-		case err := <-res:
-			require.NoError(t, err)
-		case <-time.After(within):
-			t.Fatal("Add did not return after room was freed")
-		}
+		awaitRoom(t, res)
 		require.NoError(t, shutdown(t, b))
 		assert.Equal(t, 15, obs.deliveredCount())
 	})
 
 	t.Run("fails after the timeout", func(t *testing.T) {
 		const timeout = 200 * time.Millisecond
-		b, _, _, _ := blocked(t, cfg(timeout))
+		b, _, _, _ := blocked(t, blockConfig(timeout))
 		require.NoError(t, b.Add(context.Background(), records("a", 10)))
 		begin := time.Now()
 		err := b.Add(context.Background(), records("b", 1))
@@ -484,9 +480,12 @@ func TestBlockTimeout(t *testing.T) {
 		n, _ := b.Held()
 		assert.Equal(t, 10, n, "nothing admitted")
 	})
+}
 
+// TestBlockedAddEnds ends an Add that waits for room by its context and by Shutdown.
+func TestBlockedAddEnds(t *testing.T) {
 	t.Run("honours ctx", func(t *testing.T) {
-		b, _, _, _ := blocked(t, cfg(time.Hour))
+		b, _, _, _ := blocked(t, blockConfig(time.Hour))
 		require.NoError(t, b.Add(context.Background(), records("a", 10)))
 		ctx, cancel := context.WithCancel(context.Background())
 		time.AfterFunc(50*time.Millisecond, cancel)
@@ -496,7 +495,7 @@ func TestBlockTimeout(t *testing.T) {
 	})
 
 	t.Run("Shutdown ends the wait", func(t *testing.T) {
-		b, _, s, _ := blocked(t, cfg(time.Hour))
+		b, _, s, _ := blocked(t, blockConfig(time.Hour))
 		require.NoError(t, b.Add(context.Background(), records("a", 10)))
 		waitStarted(t, s, 1)
 		res := addAsync(context.Background(), b, records("b", 1))
@@ -584,7 +583,7 @@ func TestAddAndWaitHandsBackOnlyUndelivered(t *testing.T) {
 	require.ErrorAs(t, err, &handedBack)
 	assert.Equal(t, []int{4, 5, 6, 7}, handedBack.Positions)
 	assert.Equal(t, 10, handedBack.Total)
-	assert.ErrorIs(t, err, errTransient)
+	require.ErrorIs(t, err, errTransient)
 	assert.False(t, consumererror.IsPermanent(err))
 	require.NoError(t, shutdown(t, b))
 	assert.Equal(t, names(append(append([][]byte{}, recs[:4]...), recs[8:]...)), s.delivered())
@@ -756,20 +755,22 @@ func TestShutdownIdempotent(t *testing.T) {
 	require.ErrorIs(t, b.Add(context.Background(), nil), ErrClosed)
 }
 
+// concurrentCases run TestConcurrentAdds in each mode, with one sender and with several.
+var concurrentCases = []struct {
+	name        string
+	mode        Mode
+	concurrency int
+	flaky       bool
+}{
+	{name: "strict, one sender", mode: ModeStrict, concurrency: 1},
+	{name: "eager, one sender", mode: ModeEager, concurrency: 1},
+	{name: "strict, four senders", mode: ModeStrict, concurrency: 4},
+	{name: "eager, four senders, flaky send", mode: ModeEager, concurrency: 4, flaky: true},
+}
+
 func TestConcurrentAdds(t *testing.T) {
 	const producers, perProducer = 8, 10_000
-	tests := []struct {
-		name        string
-		mode        Mode
-		concurrency int
-		flaky       bool
-	}{
-		{name: "strict, one sender", mode: ModeStrict, concurrency: 1},
-		{name: "eager, one sender", mode: ModeEager, concurrency: 1},
-		{name: "strict, four senders", mode: ModeStrict, concurrency: 4},
-		{name: "eager, four senders, flaky send", mode: ModeEager, concurrency: 4, flaky: true},
-	}
-	for _, tt := range tests {
+	for _, tt := range concurrentCases {
 		t.Run(tt.name, func(t *testing.T) {
 			s := &sink{}
 			if tt.flaky {
@@ -807,25 +808,7 @@ func TestConcurrentAdds(t *testing.T) {
 			wg.Wait()
 			require.NoError(t, shutdown(t, b))
 
-			delivered := s.delivered()
-			require.Len(t, delivered, producers*perProducer)
-			seen := make(map[string]int, len(delivered))
-			next := make([]int, producers)
-			for _, rec := range delivered {
-				seen[rec]++
-				if tt.concurrency == 1 && !tt.flaky {
-					var p, i int
-					_, err := fmt.Sscanf(rec, "%d-%d", &p, &i)
-					require.NoError(t, err)
-					require.Equal(t, next[p], i, "one sender keeps each producer's order")
-					next[p]++
-				}
-			}
-			for p := range producers {
-				for i := range perProducer {
-					require.Equal(t, 1, seen[fmt.Sprintf("%d-%d", p, i)], "record %d-%d", p, i)
-				}
-			}
+			checkProduced(t, s.delivered(), producers, perProducer, tt.concurrency == 1 && !tt.flaky)
 			assert.Equal(t, producers*perProducer, obs.deliveredCount())
 			assert.Empty(t, obs.dropList())
 			n, bytes := b.Held()
@@ -835,6 +818,30 @@ func TestConcurrentAdds(t *testing.T) {
 				assert.LessOrEqual(t, f.records, 100)
 			}
 		})
+	}
+}
+
+// checkProduced checks that every record "<producer>-<i>" was delivered once, and with
+// ordered, each producer's in the order it added them.
+func checkProduced(t *testing.T, delivered []string, producers, perProducer int, ordered bool) {
+	t.Helper()
+	require.Len(t, delivered, producers*perProducer)
+	seen := make(map[string]int, len(delivered))
+	next := make([]int, producers)
+	for _, rec := range delivered {
+		seen[rec]++
+		if ordered {
+			var p, i int
+			_, err := fmt.Sscanf(rec, "%d-%d", &p, &i)
+			require.NoError(t, err)
+			require.Equal(t, next[p], i, "one sender keeps each producer's order")
+			next[p]++
+		}
+	}
+	for p := range producers {
+		for i := range perProducer {
+			require.Equal(t, 1, seen[fmt.Sprintf("%d-%d", p, i)], "record %d-%d", p, i)
+		}
 	}
 }
 

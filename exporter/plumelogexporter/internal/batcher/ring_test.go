@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestQueueMatchesSlice drives the ring through growth and wrap-around and compares it with
+// TestRingMatchesSlice drives the ring through growth and wrap-around and compares it with
 // a plain slice doing the same.
 func TestRingMatchesSlice(t *testing.T) {
 	q := newRing(8)

@@ -19,6 +19,18 @@ func waitWaiting(t *testing.T, b *Batcher, n int) {
 	}, within, tick)
 }
 
+// awaitRoom waits for an Add from addAsync to succeed once room was freed.
+func awaitRoom(t *testing.T, res <-chan error) {
+	t.Helper()
+	select {
+	case err := <-res:
+		require.NoError(t, err)
+	case <-time.After(within):
+		t.Fatal("Add did not return after room was freed")
+	}
+}
+
+// addAsync adds recs from a goroutine of its own and hands over what Add returned.
 func addAsync(ctx context.Context, b *Batcher, recs [][]byte) <-chan error {
 	res := make(chan error, 1)
 	go func() { res <- b.Add(ctx, recs) }()
@@ -51,14 +63,8 @@ func TestWaitingAddsAreServedInArrivalOrder(t *testing.T) {
 	}
 
 	unblock()
-	for _, res := range []<-chan error{large, small} {
-		select {
-		case err := <-res:
-			require.NoError(t, err)
-		case <-time.After(within):
-			t.Fatal("Add did not return after room was freed")
-		}
-	}
+	awaitRoom(t, large)
+	awaitRoom(t, small)
 	require.NoError(t, shutdown(t, b))
 	assert.Equal(t, 14, obs.deliveredCount())
 }

@@ -32,9 +32,6 @@ func Within(block string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if ke, ok := err.(*keyError); ok {
-		return &keyError{path: block + "::" + ke.path, msg: ke.msg}
-	}
 	if joined, ok := err.(interface{ Unwrap() []error }); ok {
 		errs := joined.Unwrap()
 		out := make([]error, len(errs))
@@ -42,6 +39,10 @@ func Within(block string, err error) error {
 			out[i] = Within(block, e)
 		}
 		return errors.Join(out...)
+	}
+	var ke *keyError
+	if errors.As(err, &ke) {
+		return &keyError{path: block + "::" + ke.path, msg: ke.msg}
 	}
 	return fmt.Errorf("%q: %w", block, err)
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestWithinPrefixesEveryKey(t *testing.T) {
@@ -14,7 +15,7 @@ func TestWithinPrefixesEveryKey(t *testing.T) {
 		Errorf("jitter", "must be between 0 and 1, got %g", 1.5),
 		errors.New("a problem without a key"),
 	)))
-	assert.EqualError(t, err, `"outer::backoff::initial_interval" must be positive`+"\n"+
+	require.EqualError(t, err, `"outer::backoff::initial_interval" must be positive`+"\n"+
 		`"outer::backoff::jitter" must be between 0 and 1, got 1.5`+"\n"+
 		`"outer": "backoff": a problem without a key`)
 	assert.NoError(t, Within("backoff", nil))

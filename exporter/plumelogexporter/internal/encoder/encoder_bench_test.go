@@ -13,6 +13,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/plumelog-otel/otelcol-plumelog/internal/plumelogtest"
 )
 
 const benchRecords = 100
@@ -20,41 +22,46 @@ const benchRecords = 100
 // benchLogs is a realistic batch from an instrumented Java service: one resource with six
 // attributes, 100 records with a ~100-byte message, five attributes, trace context.
 func benchLogs() plog.Logs {
-	ld := plog.NewLogs()
-	rl := ld.ResourceLogs().AppendEmpty()
-	ra := rl.Resource().Attributes()
-	ra.PutStr("service.name", "order-svc")
-	ra.PutStr("deployment.environment.name", "prod")
-	ra.PutStr("host.name", "order-svc-7d9f8c6b5-x2k4p")
-	ra.PutStr("service.version", "1.4.2")
-	ra.PutStr("telemetry.sdk.language", "java")
-	ra.PutInt("process.pid", 4242)
-	sl := rl.ScopeLogs().AppendEmpty()
-	sl.Scope().SetName("com.example.order.OrderService")
 	base := time.Date(2024, 6, 20, 8, 50, 45, 0, time.UTC)
-	for i := range benchRecords {
-		lr := sl.LogRecords().AppendEmpty()
-		lr.SetTimestamp(pcommon.NewTimestampFromTime(base.Add(time.Duration(i) * 317 * time.Microsecond)))
-		lr.SetObservedTimestamp(lr.Timestamp() + 1000)
-		lr.SetSeverityNumber(plog.SeverityNumberInfo)
-		lr.SetSeverityText("INFO")
-		lr.Body().SetStr("Order " + strconv.Itoa(100000+i) + " created for customer c-5521: 3 items, total 129.90 EUR, payment pending (card)")
-		lr.SetTraceID(pcommon.TraceID{0x6a, 0x1f, 0x0b, 0x8c, 0x3d, 0x2e, 0x4f, 0x50, 0x91, 0xa2, 0xb3, 0xc4, 0xd5, 0xe6, 0xf7, byte(i)})
-		lr.SetSpanID(pcommon.SpanID{0x9c, 0x1d, 0x2e, 0x3f, 0x4a, 0x5b, 0x6c, byte(i)})
-		la := lr.Attributes()
-		la.PutStr("code.namespace", "com.example.order.OrderService")
-		la.PutStr("code.function", "createOrder")
-		la.PutStr("thread.name", "http-nio-8080-exec-"+strconv.Itoa(i%10))
-		la.PutStr("http.route", "/api/v1/orders")
-		la.PutStr("user.id", "c-5521")
-	}
-	return ld
+	return plumelogtest.Logs(0, benchRecords,
+		plumelogtest.Resource(func(ra pcommon.Map) {
+			ra.PutStr("host.name", "order-svc-7d9f8c6b5-x2k4p")
+			ra.PutStr("service.version", "1.4.2")
+			ra.PutStr("telemetry.sdk.language", "java")
+			ra.PutInt("process.pid", 4242)
+		}),
+		plumelogtest.Scope("com.example.order.OrderService"),
+		plumelogtest.Body(func(id int) string {
+			return "Order " + strconv.Itoa(100000+id) + " created for customer c-5521: 3 items, total 129.90 EUR, payment pending (card)"
+		}),
+		plumelogtest.Attributes(func(id int, la pcommon.Map) {
+			la.PutStr("code.namespace", "com.example.order.OrderService")
+			la.PutStr("code.function", "createOrder")
+			la.PutStr("thread.name", "http-nio-8080-exec-"+strconv.Itoa(id%10))
+			la.PutStr("http.route", "/api/v1/orders")
+			la.PutStr("user.id", "c-5521")
+		}),
+		plumelogtest.Record(func(id int, lr plog.LogRecord) {
+			lr.SetTimestamp(pcommon.NewTimestampFromTime(base.Add(time.Duration(id) * 317 * time.Microsecond)))
+			lr.SetObservedTimestamp(lr.Timestamp() + 1000)
+			lr.SetSeverityText("INFO")
+			lr.SetTraceID(pcommon.TraceID{0x6a, 0x1f, 0x0b, 0x8c, 0x3d, 0x2e, 0x4f, 0x50, 0x91, 0xa2, 0xb3, 0xc4, 0xd5, 0xe6, 0xf7, byte(id)})
+			lr.SetSpanID(pcommon.SpanID{0x9c, 0x1d, 0x2e, 0x3f, 0x4a, 0x5b, 0x6c, byte(id)})
+		}),
+	)
 }
 
-// reportPerRecord reports time, bytes and allocations per record; the -benchmem figures are
-// per call of benchRecords records.
-func reportPerRecord(b *testing.B, before *runtime.MemStats) {
-	var after runtime.MemStats
+// benchEncode measures encode, which encodes benchRecords records or spans into messages
+// messages, and reports time, bytes and allocations per record or span besides the -benchmem
+// figures, which are per call.
+func benchEncode(b *testing.B, messages int, encode func() [][]byte) {
+	require.Len(b, encode(), messages)
+	b.ReportAllocs()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for b.Loop() {
+		encode()
+	}
 	runtime.ReadMemStats(&after)
 	records := float64(b.N) * benchRecords
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/records, "ns/record")
@@ -63,16 +70,8 @@ func reportPerRecord(b *testing.B, before *runtime.MemStats) {
 }
 
 func BenchmarkEncodeLogs(b *testing.B) {
-	ld := benchLogs()
-	e := New(Config{Location: shanghai})
-	require.Len(b, e.EncodeLogs(ld), benchRecords)
-	b.ReportAllocs()
-	var before runtime.MemStats
-	runtime.ReadMemStats(&before)
-	for b.Loop() {
-		e.EncodeLogs(ld)
-	}
-	reportPerRecord(b, &before)
+	ld, e := benchLogs(), New(Config{Location: shanghai})
+	benchEncode(b, benchRecords, func() [][]byte { return e.EncodeLogs(ld) })
 }
 
 // benchTraces is the same service's spans: 100 spans with realistic names and five
@@ -107,30 +106,16 @@ func benchTraces() ptrace.Traces {
 // BenchmarkEncodeTraces encodes 100 spans, two events each; its per-record figures are per
 // span, to compare with BenchmarkEncodeLogs.
 func BenchmarkEncodeTraces(b *testing.B) {
-	td := benchTraces()
-	e := New(Config{Location: shanghai})
-	events, _ := e.EncodeTraces(td)
-	require.Len(b, events, 2*benchRecords)
-	b.ReportAllocs()
-	var before runtime.MemStats
-	runtime.ReadMemStats(&before)
-	for b.Loop() {
-		e.EncodeTraces(td)
-	}
-	reportPerRecord(b, &before)
+	td, e := benchTraces(), New(Config{Location: shanghai})
+	benchEncode(b, 2*benchRecords, func() [][]byte {
+		events, _ := e.EncodeTraces(td)
+		return events
+	})
 }
 
 func BenchmarkBaselineMapJSON(b *testing.B) {
-	ld := benchLogs()
-	bl := newBaseline(Config{Location: shanghai})
-	require.Len(b, bl.encodeLogs(ld), benchRecords)
-	b.ReportAllocs()
-	var before runtime.MemStats
-	runtime.ReadMemStats(&before)
-	for b.Loop() {
-		bl.encodeLogs(ld)
-	}
-	reportPerRecord(b, &before)
+	ld, bl := benchLogs(), newBaseline(Config{Location: shanghai})
+	benchEncode(b, benchRecords, func() [][]byte { return bl.encodeLogs(ld) })
 }
 
 // BenchmarkAppendString measures the string escaper on English and on Chinese text, which
@@ -165,9 +150,10 @@ func TestBaselineMatchesEncoder(t *testing.T) {
 // baseline is the straightforward encoder the package is measured against: it builds each
 // message as a map[string]any and hands it to json.Marshal.
 type baseline struct {
-	cfg  Config
-	skip map[string]bool
-	seq  uint64
+	cfg     Config
+	mapping Mapping
+	skip    map[string]bool
+	seq     uint64
 }
 
 func newBaseline(cfg Config) *baseline {
@@ -180,66 +166,17 @@ func newBaseline(cfg Config) *baseline {
 			skip[k] = true
 		}
 	}
-	return &baseline{cfg: cfg, skip: skip}
+	return &baseline{cfg: cfg, mapping: DefaultMapping(), skip: skip}
 }
 
 func (bl *baseline) encodeLogs(ld plog.Logs) [][]byte {
 	out := make([][]byte, 0, ld.LogRecordCount())
-	m := DefaultMapping()
 	for _, rl := range ld.ResourceLogs().All() {
 		res := rl.Resource().Attributes()
 		for _, sl := range rl.ScopeLogs().All() {
 			for _, lr := range sl.LogRecords().All() {
-				get := func(keys []string) string {
-					for _, k := range keys {
-						for _, attrs := range []pcommon.Map{lr.Attributes(), res} {
-							if v, ok := attrs.Get(k); ok && v.AsString() != "" {
-								return v.AsString()
-							}
-						}
-					}
-					return ""
-				}
-				or := func(s, def string) string {
-					if s == "" {
-						return def
-					}
-					return s
-				}
 				bl.seq++
-				app, env := or(get(m.AppName), or(bl.cfg.AppName, "unknown")), or(get(m.Env), or(bl.cfg.Env, "default"))
-				t := lr.Timestamp().AsTime()
-				content := lr.Body().AsString()
-				if st := get(m.Stacktrace); st != "" {
-					content += "\n" + st
-				}
-				thread := get(m.ThreadName)
-				traceID, spanID := lr.TraceID(), lr.SpanID()
-				class, method := codeLocation(get(m.ClassName), get(m.Method), sl.Scope().Name(), thread)
-				msg := map[string]any{
-					"appName":        app,
-					"env":            env,
-					"appNameWithEnv": app + "-_-" + env,
-					"serverName":     or(get(m.ServerName), bl.cfg.ServerName),
-					"dtTime":         t.UnixMilli(),
-					"seq":            bl.seq,
-					"dateTime":       t.In(bl.cfg.Location).Format("2006-01-02 15:04:05.000"),
-					"logLevel":       level(lr.SeverityNumber(), lr.SeverityText()),
-					"content":        content,
-					"className":      class,
-					"method":         method,
-					"threadName":     thread,
-					"traceId":        hex.EncodeToString(traceID[:]),
-					"spanId":         hex.EncodeToString(spanID[:]),
-				}
-				for _, attrs := range []pcommon.Map{res, lr.Attributes()} {
-					for k, v := range attrs.All() {
-						if !bl.skip[k] {
-							msg[k] = v.AsString()
-						}
-					}
-				}
-				b, err := json.Marshal(msg)
+				b, err := json.Marshal(bl.message(res, sl.Scope().Name(), lr))
 				if err != nil {
 					panic(err)
 				}
@@ -248,4 +185,58 @@ func (bl *baseline) encodeLogs(ld plog.Logs) [][]byte {
 		}
 	}
 	return out
+}
+
+// message builds the record's message as a map, field by field.
+func (bl *baseline) message(res pcommon.Map, scope string, lr plog.LogRecord) map[string]any {
+	m := bl.mapping
+	get := func(keys []string) string {
+		for _, k := range keys {
+			for _, attrs := range []pcommon.Map{lr.Attributes(), res} {
+				if v, ok := attrs.Get(k); ok && v.AsString() != "" {
+					return v.AsString()
+				}
+			}
+		}
+		return ""
+	}
+	or := func(s, def string) string {
+		if s == "" {
+			return def
+		}
+		return s
+	}
+	app, env := or(get(m.AppName), or(bl.cfg.AppName, "unknown")), or(get(m.Env), or(bl.cfg.Env, "default"))
+	t := lr.Timestamp().AsTime()
+	content := lr.Body().AsString()
+	if st := get(m.Stacktrace); st != "" {
+		content += "\n" + st
+	}
+	thread := get(m.ThreadName)
+	traceID, spanID := lr.TraceID(), lr.SpanID()
+	class, method := codeLocation(get(m.ClassName), get(m.Method), scope, thread)
+	msg := map[string]any{
+		"appName":        app,
+		"env":            env,
+		"appNameWithEnv": app + "-_-" + env,
+		"serverName":     or(get(m.ServerName), bl.cfg.ServerName),
+		"dtTime":         t.UnixMilli(),
+		"seq":            bl.seq,
+		"dateTime":       t.In(bl.cfg.Location).Format("2006-01-02 15:04:05.000"),
+		"logLevel":       level(lr.SeverityNumber(), lr.SeverityText()),
+		"content":        content,
+		"className":      class,
+		"method":         method,
+		"threadName":     thread,
+		"traceId":        hex.EncodeToString(traceID[:]),
+		"spanId":         hex.EncodeToString(spanID[:]),
+	}
+	for _, attrs := range []pcommon.Map{res, lr.Attributes()} {
+		for k, v := range attrs.All() {
+			if !bl.skip[k] {
+				msg[k] = v.AsString()
+			}
+		}
+	}
+	return msg
 }

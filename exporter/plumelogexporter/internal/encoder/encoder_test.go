@@ -125,294 +125,296 @@ func nested(depth int) map[string]any {
 	return m
 }
 
+// goldenCases are the payloads whose messages testdata/<name>.golden.json holds.
+var goldenCases = []struct {
+	name  string
+	cfg   Config
+	build func(testing.TB) plog.Logs
+}{
+	{
+		name: "java_info",
+		build: func(testing.TB) plog.Logs {
+			return newLogs(javaResource(), "com.example.OrderService").
+				record("order created id=42", attrs(javaAttrs()), traced).ld
+		},
+	},
+	{
+		name: "error_stacktrace",
+		build: func(testing.TB) plog.Logs {
+			a := javaAttrs()
+			a["exception.type"] = "java.lang.IllegalStateException"
+			a["exception.message"] = "card declined"
+			a["exception.stacktrace"] = stacktrace
+			return newLogs(javaResource(), "com.example.OrderService").
+				record("payment failed for order 42", attrs(a), traced, severity(plog.SeverityNumberError, "ERROR")).ld
+		},
+	},
+	{
+		name: "fatal",
+		build: func(testing.TB) plog.Logs {
+			return newLogs(javaResource(), "com.example.Main").
+				record("out of memory", severity(plog.SeverityNumberFatal, "FATAL")).
+				record("fatal4", severity(plog.SeverityNumberFatal4, "")).
+				record("above range", severity(plog.SeverityNumber(30), "")).ld
+		},
+	},
+	{
+		name: "severity_text_only",
+		build: func(testing.TB) plog.Logs {
+			b := newLogs(javaResource(), "app")
+			for _, text := range []string{
+				"trace", "DEBUG", "Info", "information", "notice", "warn", "WARNING", "error", "Err",
+				"fatal", "CRITICAL", "crit", "panic", "alert", "emerg", " warn ", "bogus", "",
+			} {
+				b.record("text "+text, severity(plog.SeverityNumberUnspecified, text))
+			}
+			return b.ld
+		},
+	},
+	{
+		name: "severity_numbers",
+		build: func(testing.TB) plog.Logs {
+			b := newLogs(javaResource(), "app")
+			for n := plog.SeverityNumberTrace; n <= plog.SeverityNumberFatal4; n += 2 {
+				b.record("number "+n.String(), severity(n, "ignored"))
+			}
+			return b.ld
+		},
+	},
+	{
+		name: "no_severity",
+		build: func(testing.TB) plog.Logs {
+			return newLogs(javaResource(), "app").
+				record("no severity at all", severity(plog.SeverityNumberUnspecified, "")).ld
+		},
+	},
+	{
+		name: "map_body",
+		build: func(t testing.TB) plog.Logs {
+			return newLogs(javaResource(), "app").record("", body(func(v pcommon.Value) {
+				m := v.SetEmptyMap()
+				m.PutStr("event", "login")
+				m.PutStr("user", "al\"ice\n")
+				m.PutInt("attempt", 3)
+				m.PutDouble("ratio", 0.25)
+				m.PutBool("ok", true)
+				require.NoError(t, m.PutEmptySlice("tags").FromRaw([]any{"a", 1, false}))
+				m.PutEmptyMap("geo").PutDouble("lat", 31.2304)
+				m.PutEmptyBytes("raw").FromRaw([]byte("hi"))
+				m.PutEmpty("nothing")
+			})).ld
+		},
+	},
+	{
+		name: "slice_body",
+		build: func(t testing.TB) plog.Logs {
+			return newLogs(javaResource(), "app").record("", body(func(v pcommon.Value) {
+				require.NoError(t, v.SetEmptySlice().FromRaw([]any{"x", int64(1), 2.5, true, nil, map[string]any{"k": "v"}, []any{}}))
+			})).ld
+		},
+	},
+	{
+		name: "bytes_body",
+		build: func(testing.TB) plog.Logs {
+			return newLogs(javaResource(), "app").
+				record("", body(func(v pcommon.Value) { v.SetEmptyBytes().FromRaw([]byte("\x00\x01binary\xff")) })).ld
+		},
+	},
+	{
+		name: "scalar_bodies",
+		build: func(testing.TB) plog.Logs {
+			b := newLogs(javaResource(), "app")
+			for _, set := range []func(pcommon.Value){
+				func(v pcommon.Value) { v.SetInt(-42) },
+				func(v pcommon.Value) { v.SetDouble(3.14) },
+				func(v pcommon.Value) { v.SetDouble(1e21) },
+				func(v pcommon.Value) { v.SetDouble(1e-7) },
+				func(v pcommon.Value) { v.SetBool(true) },
+				func(v pcommon.Value) { v.SetStr("") },
+				func(v pcommon.Value) { v.SetEmptyMap() },
+			} {
+				b.record("", body(set))
+			}
+			// An empty body is the zero Value.
+			lr := b.sl.LogRecords().AppendEmpty()
+			lr.SetTimestamp(eventTime)
+			return b.ld
+		},
+	},
+	{
+		name: "deep_body",
+		build: func(t testing.TB) plog.Logs {
+			return newLogs(javaResource(), "app").record("", body(func(v pcommon.Value) {
+				require.NoError(t, v.SetEmptyMap().FromRaw(nested(maxDepth+3)))
+			})).ld
+		},
+	},
+	{
+		name: "timestamps",
+		build: func(testing.TB) plog.Logs {
+			return newLogs(javaResource(), "app").
+				record("observed only", func(lr plog.LogRecord) { lr.SetTimestamp(0) }).
+				record("no timestamp", func(lr plog.LogRecord) {
+					lr.SetTimestamp(0)
+					lr.SetObservedTimestamp(0)
+				}).
+				record("epoch", func(lr plog.LogRecord) { lr.SetTimestamp(1) }).ld
+		},
+	},
+	{
+		name: "core_key_collisions",
+		build: func(testing.TB) plog.Logs {
+			res := javaResource()
+			res["appName"] = "resource-app"
+			res["logType"] = "x"
+			res["dtTime"] = 1
+			return newLogs(res, "app").record("collisions", traced, attrs(map[string]any{
+				"appName": "evil", "env": "evil", "appNameWithEnv": "evil", "serverName": "evil",
+				"dtTime": "evil", "seq": 1, "dateTime": "evil", "logLevel": "evil", "content": "evil",
+				"className": "evil", "method": "evil", "threadName": "evil", "traceId": "evil",
+				"spanId": "evil", "logType": "evil", "kept": "yes",
+			})).ld
+		},
+	},
+	{
+		name: "shadowing",
+		build: func(testing.TB) plog.Logs {
+			res := javaResource()
+			res["region"] = "eu-west-1"
+			res["tier"] = "gold"
+			return newLogs(res, "app").
+				record("record wins", attrs(map[string]any{"region": "us-east-1", "service.version": 2})).
+				record("resource only").ld
+		},
+	},
+	{
+		name: "record_overrides_resource_fields",
+		build: func(testing.TB) plog.Logs {
+			return newLogs(javaResource(), "app").
+				record("record service", attrs(map[string]any{"service.name": "batch-job", "host.ip": "10.9.9.9"})).
+				record("resource service").ld
+		},
+	},
+	{
+		name: "config_fallbacks",
+		cfg:  Config{AppName: "configured-app", Env: "staging", ServerName: "192.168.1.10"},
+		build: func(testing.TB) plog.Logs {
+			return newLogs(map[string]any{"telemetry.sdk.language": "go", "service.name": ""}, "main").
+				record("fallbacks").ld
+		},
+	},
+	{
+		name: "defaults_without_config",
+		build: func(testing.TB) plog.Logs {
+			return newLogs(map[string]any{}, "").record("nothing configured").ld
+		},
+	},
+	{
+		name: "legacy_environment_and_host_ip_slice",
+		build: func(testing.TB) plog.Logs {
+			return newLogs(map[string]any{
+				"service.name":           "legacy",
+				"deployment.environment": "qa",
+				"host.name":              "node-2",
+				"host.ip":                []any{"10.0.0.12", "fe80::1"},
+			}, "app").record("legacy names").ld
+		},
+	},
+	{
+		name: "custom_mapping",
+		cfg: Config{Mapping: Mapping{
+			AppName:    []string{"app"},
+			Env:        []string{"stage", "deployment.environment.name"},
+			ServerName: []string{"pod.ip"},
+			ClassName:  []string{"logger"},
+			Method:     []string{"func"},
+			ThreadName: []string{"tid"},
+			Stacktrace: []string{"stack"},
+		}},
+		build: func(testing.TB) plog.Logs {
+			return newLogs(map[string]any{
+				"app": "custom-app", "deployment.environment.name": "prod", "pod.ip": "10.1.2.3",
+				"service.name": "not-used",
+			}, "scope").record("custom", attrs(map[string]any{
+				"stage": "canary", "logger": "pkg.Handler", "func": "Serve", "tid": 7,
+				"stack": "goroutine 7 [running]", "thread.name": "kept as extension",
+			}), severity(plog.SeverityNumberWarn, "WARN")).ld
+		},
+	},
+	{
+		name: "code_function_name",
+		build: func(testing.TB) plog.Logs {
+			return newLogs(javaResource(), "com.example.Logger").
+				record("qualified", attrs(map[string]any{"code.function.name": "com.example.OrderService.create", "thread.name": "main"})).
+				record("qualified with namespace", attrs(map[string]any{"code.namespace": "com.example.OrderService", "code.function.name": "com.example.OrderService.create"})).
+				record("go function", attrs(map[string]any{"code.function.name": "github.com/acme/svc/api.(*Server).Handle"})).
+				record("unqualified", attrs(map[string]any{"code.function.name": "handle"})).
+				record("thread only", attrs(map[string]any{"thread.name": "worker-3"})).
+				record("nothing").ld
+		},
+	},
+	{
+		name: "invalid_utf8_and_control_chars",
+		build: func(testing.TB) plog.Logs {
+			return newLogs(map[string]any{"service.name": "bad\xffname", "deployment.environment.name": "e\nv"}, "sc\x00ope").
+				record("line1\nline2\r\ttab \"quoted\" back\\slash \x00\x01\x1f\x7f bad\xff\xfe \u2028\u2029 ok é 世界 \U0001F600 trunc\xe4\xb8",
+					attrs(map[string]any{
+						"k\xffey":     "v\xffal",
+						"ctrl\nkey":   "ctrl\tvalue",
+						"thread.name": "t\u2028",
+					})).ld
+		},
+	},
+	{
+		name: "truncation",
+		cfg:  Config{MaxContentBytes: 10},
+		build: func(testing.TB) plog.Logs {
+			return newLogs(javaResource(), "app").
+				record("12345678€€€"). // the cut at 10 lands inside the first €
+				record("short").
+				record("exactly10!").
+				record("abc", attrs(map[string]any{"exception.stacktrace": "0123456789"})).   // cut in the stack trace
+				record("abcdefghi", attrs(map[string]any{"exception.stacktrace": "trace"})).  // the newline is the last byte kept
+				record("abcdefghij", attrs(map[string]any{"exception.stacktrace": "trace"})). // the cut drops the newline
+				record("", body(func(v pcommon.Value) { v.SetEmptyMap().PutStr("key", "a long value") })).ld
+		},
+	},
+	{
+		name: "duplicate_attribute_keys",
+		build: func(t testing.TB) plog.Logs {
+			ld, err := (&plog.JSONUnmarshaler{}).UnmarshalLogs([]byte(`{"resourceLogs":[{
+				"resource":{"attributes":[
+					{"key":"service.name","value":{"stringValue":"first"}},
+					{"key":"service.name","value":{"stringValue":"second"}},
+					{"key":"zone","value":{"stringValue":"a"}},
+					{"key":"zone","value":{"stringValue":"b"}}]},
+				"scopeLogs":[{"scope":{"name":"dup"},"logRecords":[{
+					"timeUnixNano":"1718873445123000000",
+					"body":{"stringValue":"duplicates"},
+					"attributes":[
+						{"key":"user","value":{"stringValue":"u1"}},
+						{"key":"user","value":{"stringValue":"u2"}},
+						{"key":"thread.name","value":{"stringValue":"t1"}},
+						{"key":"thread.name","value":{"stringValue":"t2"}}]}]}]}]}`))
+			require.NoError(t, err)
+			return ld
+		},
+	},
+	{
+		name: "extension_value_types",
+		build: func(testing.TB) plog.Logs {
+			return newLogs(javaResource(), "app").record("types", attrs(map[string]any{
+				"a.int": 7, "a.double": 2.5, "a.bool": false, "a.bytes": []byte("xyz"),
+				"a.map": map[string]any{"k": "v"}, "a.slice": []any{1, "two"}, "a.empty": nil,
+			})).ld
+		},
+	},
+}
+
 func TestGolden(t *testing.T) {
-	tests := []struct {
-		name  string
-		cfg   Config
-		build func() plog.Logs
-	}{
-		{
-			name: "java_info",
-			build: func() plog.Logs {
-				return newLogs(javaResource(), "com.example.OrderService").
-					record("order created id=42", attrs(javaAttrs()), traced).ld
-			},
-		},
-		{
-			name: "error_stacktrace",
-			build: func() plog.Logs {
-				a := javaAttrs()
-				a["exception.type"] = "java.lang.IllegalStateException"
-				a["exception.message"] = "card declined"
-				a["exception.stacktrace"] = stacktrace
-				return newLogs(javaResource(), "com.example.OrderService").
-					record("payment failed for order 42", attrs(a), traced, severity(plog.SeverityNumberError, "ERROR")).ld
-			},
-		},
-		{
-			name: "fatal",
-			build: func() plog.Logs {
-				return newLogs(javaResource(), "com.example.Main").
-					record("out of memory", severity(plog.SeverityNumberFatal, "FATAL")).
-					record("fatal4", severity(plog.SeverityNumberFatal4, "")).
-					record("above range", severity(plog.SeverityNumber(30), "")).ld
-			},
-		},
-		{
-			name: "severity_text_only",
-			build: func() plog.Logs {
-				b := newLogs(javaResource(), "app")
-				for _, text := range []string{
-					"trace", "DEBUG", "Info", "information", "notice", "warn", "WARNING", "error", "Err",
-					"fatal", "CRITICAL", "crit", "panic", "alert", "emerg", " warn ", "bogus", "",
-				} {
-					b.record("text "+text, severity(plog.SeverityNumberUnspecified, text))
-				}
-				return b.ld
-			},
-		},
-		{
-			name: "severity_numbers",
-			build: func() plog.Logs {
-				b := newLogs(javaResource(), "app")
-				for n := plog.SeverityNumberTrace; n <= plog.SeverityNumberFatal4; n += 2 {
-					b.record("number "+n.String(), severity(n, "ignored"))
-				}
-				return b.ld
-			},
-		},
-		{
-			name: "no_severity",
-			build: func() plog.Logs {
-				return newLogs(javaResource(), "app").
-					record("no severity at all", severity(plog.SeverityNumberUnspecified, "")).ld
-			},
-		},
-		{
-			name: "map_body",
-			build: func() plog.Logs {
-				return newLogs(javaResource(), "app").record("", body(func(v pcommon.Value) {
-					m := v.SetEmptyMap()
-					m.PutStr("event", "login")
-					m.PutStr("user", "al\"ice\n")
-					m.PutInt("attempt", 3)
-					m.PutDouble("ratio", 0.25)
-					m.PutBool("ok", true)
-					m.PutEmptySlice("tags").FromRaw([]any{"a", 1, false})
-					m.PutEmptyMap("geo").PutDouble("lat", 31.2304)
-					m.PutEmptyBytes("raw").FromRaw([]byte("hi"))
-					m.PutEmpty("nothing")
-				})).ld
-			},
-		},
-		{
-			name: "slice_body",
-			build: func() plog.Logs {
-				return newLogs(javaResource(), "app").record("", body(func(v pcommon.Value) {
-					require.NoError(t, v.SetEmptySlice().FromRaw([]any{"x", int64(1), 2.5, true, nil, map[string]any{"k": "v"}, []any{}}))
-				})).ld
-			},
-		},
-		{
-			name: "bytes_body",
-			build: func() plog.Logs {
-				return newLogs(javaResource(), "app").
-					record("", body(func(v pcommon.Value) { v.SetEmptyBytes().FromRaw([]byte("\x00\x01binary\xff")) })).ld
-			},
-		},
-		{
-			name: "scalar_bodies",
-			build: func() plog.Logs {
-				b := newLogs(javaResource(), "app")
-				for _, set := range []func(pcommon.Value){
-					func(v pcommon.Value) { v.SetInt(-42) },
-					func(v pcommon.Value) { v.SetDouble(3.14) },
-					func(v pcommon.Value) { v.SetDouble(1e21) },
-					func(v pcommon.Value) { v.SetDouble(1e-7) },
-					func(v pcommon.Value) { v.SetBool(true) },
-					func(v pcommon.Value) { v.SetStr("") },
-					func(v pcommon.Value) { v.SetEmptyMap() },
-				} {
-					b.record("", body(set))
-				}
-				// An empty body is the zero Value.
-				lr := b.sl.LogRecords().AppendEmpty()
-				lr.SetTimestamp(eventTime)
-				return b.ld
-			},
-		},
-		{
-			name: "deep_body",
-			build: func() plog.Logs {
-				return newLogs(javaResource(), "app").record("", body(func(v pcommon.Value) {
-					require.NoError(t, v.SetEmptyMap().FromRaw(nested(maxDepth+3)))
-				})).ld
-			},
-		},
-		{
-			name: "timestamps",
-			build: func() plog.Logs {
-				return newLogs(javaResource(), "app").
-					record("observed only", func(lr plog.LogRecord) { lr.SetTimestamp(0) }).
-					record("no timestamp", func(lr plog.LogRecord) {
-						lr.SetTimestamp(0)
-						lr.SetObservedTimestamp(0)
-					}).
-					record("epoch", func(lr plog.LogRecord) { lr.SetTimestamp(1) }).ld
-			},
-		},
-		{
-			name: "core_key_collisions",
-			build: func() plog.Logs {
-				res := javaResource()
-				res["appName"] = "resource-app"
-				res["logType"] = "x"
-				res["dtTime"] = 1
-				return newLogs(res, "app").record("collisions", traced, attrs(map[string]any{
-					"appName": "evil", "env": "evil", "appNameWithEnv": "evil", "serverName": "evil",
-					"dtTime": "evil", "seq": 1, "dateTime": "evil", "logLevel": "evil", "content": "evil",
-					"className": "evil", "method": "evil", "threadName": "evil", "traceId": "evil",
-					"spanId": "evil", "logType": "evil", "kept": "yes",
-				})).ld
-			},
-		},
-		{
-			name: "shadowing",
-			build: func() plog.Logs {
-				res := javaResource()
-				res["region"] = "eu-west-1"
-				res["tier"] = "gold"
-				return newLogs(res, "app").
-					record("record wins", attrs(map[string]any{"region": "us-east-1", "service.version": 2})).
-					record("resource only").ld
-			},
-		},
-		{
-			name: "record_overrides_resource_fields",
-			build: func() plog.Logs {
-				return newLogs(javaResource(), "app").
-					record("record service", attrs(map[string]any{"service.name": "batch-job", "host.ip": "10.9.9.9"})).
-					record("resource service").ld
-			},
-		},
-		{
-			name: "config_fallbacks",
-			cfg:  Config{AppName: "configured-app", Env: "staging", ServerName: "192.168.1.10"},
-			build: func() plog.Logs {
-				return newLogs(map[string]any{"telemetry.sdk.language": "go", "service.name": ""}, "main").
-					record("fallbacks").ld
-			},
-		},
-		{
-			name: "defaults_without_config",
-			build: func() plog.Logs {
-				return newLogs(map[string]any{}, "").record("nothing configured").ld
-			},
-		},
-		{
-			name: "legacy_environment_and_host_ip_slice",
-			build: func() plog.Logs {
-				return newLogs(map[string]any{
-					"service.name":           "legacy",
-					"deployment.environment": "qa",
-					"host.name":              "node-2",
-					"host.ip":                []any{"10.0.0.12", "fe80::1"},
-				}, "app").record("legacy names").ld
-			},
-		},
-		{
-			name: "custom_mapping",
-			cfg: Config{Mapping: Mapping{
-				AppName:    []string{"app"},
-				Env:        []string{"stage", "deployment.environment.name"},
-				ServerName: []string{"pod.ip"},
-				ClassName:  []string{"logger"},
-				Method:     []string{"func"},
-				ThreadName: []string{"tid"},
-				Stacktrace: []string{"stack"},
-			}},
-			build: func() plog.Logs {
-				return newLogs(map[string]any{
-					"app": "custom-app", "deployment.environment.name": "prod", "pod.ip": "10.1.2.3",
-					"service.name": "not-used",
-				}, "scope").record("custom", attrs(map[string]any{
-					"stage": "canary", "logger": "pkg.Handler", "func": "Serve", "tid": 7,
-					"stack": "goroutine 7 [running]", "thread.name": "kept as extension",
-				}), severity(plog.SeverityNumberWarn, "WARN")).ld
-			},
-		},
-		{
-			name: "code_function_name",
-			build: func() plog.Logs {
-				return newLogs(javaResource(), "com.example.Logger").
-					record("qualified", attrs(map[string]any{"code.function.name": "com.example.OrderService.create", "thread.name": "main"})).
-					record("qualified with namespace", attrs(map[string]any{"code.namespace": "com.example.OrderService", "code.function.name": "com.example.OrderService.create"})).
-					record("go function", attrs(map[string]any{"code.function.name": "github.com/acme/svc/api.(*Server).Handle"})).
-					record("unqualified", attrs(map[string]any{"code.function.name": "handle"})).
-					record("thread only", attrs(map[string]any{"thread.name": "worker-3"})).
-					record("nothing").ld
-			},
-		},
-		{
-			name: "invalid_utf8_and_control_chars",
-			build: func() plog.Logs {
-				return newLogs(map[string]any{"service.name": "bad\xffname", "deployment.environment.name": "e\nv"}, "sc\x00ope").
-					record("line1\nline2\r\ttab \"quoted\" back\\slash \x00\x01\x1f\x7f bad\xff\xfe \u2028\u2029 ok é 世界 \U0001F600 trunc\xe4\xb8",
-						attrs(map[string]any{
-							"k\xffey":     "v\xffal",
-							"ctrl\nkey":   "ctrl\tvalue",
-							"thread.name": "t\u2028",
-						})).ld
-			},
-		},
-		{
-			name: "truncation",
-			cfg:  Config{MaxContentBytes: 10},
-			build: func() plog.Logs {
-				return newLogs(javaResource(), "app").
-					record("12345678€€€"). // the cut at 10 lands inside the first €
-					record("short").
-					record("exactly10!").
-					record("abc", attrs(map[string]any{"exception.stacktrace": "0123456789"})).   // cut in the stack trace
-					record("abcdefghi", attrs(map[string]any{"exception.stacktrace": "trace"})).  // the newline is the last byte kept
-					record("abcdefghij", attrs(map[string]any{"exception.stacktrace": "trace"})). // the cut drops the newline
-					record("", body(func(v pcommon.Value) { v.SetEmptyMap().PutStr("key", "a long value") })).ld
-			},
-		},
-		{
-			name: "duplicate_attribute_keys",
-			build: func() plog.Logs {
-				ld, err := (&plog.JSONUnmarshaler{}).UnmarshalLogs([]byte(`{"resourceLogs":[{
-					"resource":{"attributes":[
-						{"key":"service.name","value":{"stringValue":"first"}},
-						{"key":"service.name","value":{"stringValue":"second"}},
-						{"key":"zone","value":{"stringValue":"a"}},
-						{"key":"zone","value":{"stringValue":"b"}}]},
-					"scopeLogs":[{"scope":{"name":"dup"},"logRecords":[{
-						"timeUnixNano":"1718873445123000000",
-						"body":{"stringValue":"duplicates"},
-						"attributes":[
-							{"key":"user","value":{"stringValue":"u1"}},
-							{"key":"user","value":{"stringValue":"u2"}},
-							{"key":"thread.name","value":{"stringValue":"t1"}},
-							{"key":"thread.name","value":{"stringValue":"t2"}}]}]}]}]}`))
-				require.NoError(t, err)
-				return ld
-			},
-		},
-		{
-			name: "extension_value_types",
-			build: func() plog.Logs {
-				return newLogs(javaResource(), "app").record("types", attrs(map[string]any{
-					"a.int": 7, "a.double": 2.5, "a.bool": false, "a.bytes": []byte("xyz"),
-					"a.map": map[string]any{"k": "v"}, "a.slice": []any{1, "two"}, "a.empty": nil,
-				})).ld
-			},
-		},
-	}
-	for _, tt := range tests {
+	for _, tt := range goldenCases {
 		t.Run(tt.name, func(t *testing.T) {
-			ld := tt.build()
+			ld := tt.build(t)
 			msgs := newTestEncoder(tt.cfg).EncodeLogs(ld)
 			require.Len(t, msgs, ld.LogRecordCount())
 			var got bytes.Buffer

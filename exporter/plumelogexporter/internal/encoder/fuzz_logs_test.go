@@ -3,23 +3,24 @@ package encoder
 import (
 	"encoding/binary"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/plumelog-otel/otelcol-plumelog/internal/plumelogtest"
 )
 
 // hostileKeys are attribute keys the payload builder prefers: Plumelog's core keys, the keys
 // the default mapping reads, and keys that are not plain text.
-var hostileKeys = []string{
-	"appName", "env", "appNameWithEnv", "serverName", "dtTime", "seq", "dateTime", "logLevel",
-	"content", "className", "method", "threadName", "traceId", "spanId", "logType",
+var hostileKeys = slices.Concat(plumelogtest.CoreKeys, []string{
 	"service.name", "deployment.environment.name", "deployment.environment", "host.ip", "host.name",
 	"code.namespace", "code.function", "code.function.name", "thread.name", "exception.stacktrace",
 	"", "\xff\xfe", "a\x00b", "line\nbreak", "\"quoted\"", "\u2028", "é",
-}
+})
 
 // payload reads a byte program. Reads past the end yield zeros, so every input builds
 // something.

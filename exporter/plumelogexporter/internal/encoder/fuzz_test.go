@@ -53,7 +53,21 @@ func buildValue(v pcommon.Value, data []byte, depth int) []byte {
 	return data
 }
 
-var truncated = regexp.MustCompile(`…\[truncated [1-9][0-9]* bytes\]$`)
+var truncated = regexp.MustCompile(`…\[truncated [1-9]\d* bytes\]$`)
+
+// fuzzInput is what FuzzEncodeRecord varies: one record under one resource.
+type fuzzInput struct {
+	body             string
+	kind             uint8
+	sevNum           int32
+	sevText          string
+	key1, val1, key2 string
+	ival             int64
+	tree             []byte
+	ts, observed     uint64
+	maxContent       uint16
+	traced           bool
+}
 
 func FuzzEncodeRecord(f *testing.F) {
 	f.Add("order created id=42", uint8(0), int32(9), "INFO", "user.id", "alice", "thread.name", int64(7), []byte{0, 2, 'a', 'b'}, uint64(1718873445123456789), uint64(0), uint16(0), true)
@@ -63,80 +77,100 @@ func FuzzEncodeRecord(f *testing.F) {
 	f.Add("x", uint8(6), int32(100), "bogus", "k\xffey", "v\tal", "service.name", int64(3), []byte{7, 9, 2, 'q', 5, 'r', 6, 13}, uint64(1), uint64(2), uint16(0), true)
 	f.Fuzz(func(t *testing.T, body string, kind uint8, sevNum int32, sevText, key1, val1, key2 string,
 		ival int64, tree []byte, ts, observed uint64, maxContent uint16, traced bool) {
-		ld := plog.NewLogs()
-		rl := ld.ResourceLogs().AppendEmpty()
-		ra := rl.Resource().Attributes()
-		if kind&0x10 != 0 {
-			ra.PutStr("service.name", val1)
-		}
-		ra.PutInt(key2, ival)
-		ra.PutEmptySlice("host.ip").FromRaw([]any{val1, key1})
-		ra.PutStr("res."+key1, val1)
-		ra.PutStr(key1, body)
-
-		sl := rl.ScopeLogs().AppendEmpty()
-		sl.Scope().SetName(key2)
-		lr := sl.LogRecords().AppendEmpty()
-		lr.SetTimestamp(pcommon.Timestamp(ts))
-		lr.SetObservedTimestamp(pcommon.Timestamp(observed))
-		lr.SetSeverityNumber(plog.SeverityNumber(sevNum))
-		lr.SetSeverityText(sevText)
-		if traced {
-			lr.SetTraceID(pcommon.TraceID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, byte(ival)})
-			lr.SetSpanID(pcommon.SpanID{1, 2, 3, 4, 5, 6, 7, byte(ival)})
-		}
-		la := lr.Attributes()
-		la.PutStr(key1, val1)
-		buildValue(la.PutEmpty(key2), tree, 0)
-		if kind&0x20 != 0 {
-			la.PutInt("thread.name", ival)
-		}
-		if kind&0x40 != 0 {
-			la.PutStr("exception.stacktrace", val1)
-		}
-		la.PutStr("code.function.name", key1+"."+val1)
-		la.PutStr("content", body)
-
-		switch kind % 8 {
-		case 0:
-			lr.Body().SetStr(body)
-		case 1:
-			lr.Body().SetInt(ival)
-		case 2:
-			lr.Body().SetDouble(math.Float64frombits(uint64(ival)))
-		case 3:
-			lr.Body().SetBool(ival&1 == 1)
-		case 4:
-			lr.Body().SetEmptyBytes().FromRaw([]byte(body))
-		case 5:
-			buildValue(lr.Body(), tree, 0)
-		case 6:
-			buildValue(lr.Body().SetEmptySlice().AppendEmpty(), append([]byte(body), tree...), 0)
-		}
-
+		in := fuzzInput{body, kind, sevNum, sevText, key1, val1, key2, ival, tree, ts, observed, maxContent, traced}
+		ld := in.logs(t)
 		require.Equal(t, referenceString(body), string(appendString(nil, body)))
 
 		cfg := Config{AppName: key1, Env: val1, ServerName: key2, MaxContentBytes: int(maxContent)}
 		msgs := newTestEncoder(cfg).EncodeLogs(ld)
 		require.Len(t, msgs, 1)
 		m := checkMessage(t, msgs[0])
+		rl := ld.ResourceLogs().At(0)
+		sl := rl.ScopeLogs().At(0)
+		lr := sl.LogRecords().At(0)
 		single := newTestEncoder(cfg).AppendRecord(nil, rl.Resource(), sl.Scope(), lr)
 		require.Equal(t, string(msgs[0]), string(single))
 
-		content := m["content"].(string)
-		_, recStack := la.Get("exception.stacktrace")
-		_, resStack := ra.Get("exception.stacktrace")
-		switch {
-		case kind%8 != 0 || recStack || resStack || !utf8.ValidString(body):
-		case maxContent == 0 || len(body) <= int(maxContent):
-			assert.Equal(t, body, content)
-		default:
-			loc := truncated.FindStringIndex(content)
-			require.NotNil(t, loc, "content %q lacks the truncation marker", content)
-			kept := content[:loc[0]]
-			assert.True(t, strings.HasPrefix(body, kept))
-			assert.LessOrEqual(t, len(kept), int(maxContent))
-			assert.Greater(t, len(kept), int(maxContent)-utf8.UTFMax)
+		_, recStack := lr.Attributes().Get("exception.stacktrace")
+		_, resStack := rl.Resource().Attributes().Get("exception.stacktrace")
+		if kind%8 == 0 && !recStack && !resStack && utf8.ValidString(body) {
+			checkStringContent(t, body, m["content"].(string), int(maxContent))
 		}
 	})
+}
+
+// logs builds the input's record, whose attributes collide with mapped and core keys as the
+// input's kind bits say.
+func (in fuzzInput) logs(t *testing.T) plog.Logs {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	ra := rl.Resource().Attributes()
+	if in.kind&0x10 != 0 {
+		ra.PutStr("service.name", in.val1)
+	}
+	ra.PutInt(in.key2, in.ival)
+	require.NoError(t, ra.PutEmptySlice("host.ip").FromRaw([]any{in.val1, in.key1}))
+	ra.PutStr("res."+in.key1, in.val1)
+	ra.PutStr(in.key1, in.body)
+
+	sl := rl.ScopeLogs().AppendEmpty()
+	sl.Scope().SetName(in.key2)
+	lr := sl.LogRecords().AppendEmpty()
+	lr.SetTimestamp(pcommon.Timestamp(in.ts))
+	lr.SetObservedTimestamp(pcommon.Timestamp(in.observed))
+	lr.SetSeverityNumber(plog.SeverityNumber(in.sevNum))
+	lr.SetSeverityText(in.sevText)
+	if in.traced {
+		lr.SetTraceID(pcommon.TraceID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, byte(in.ival)})
+		lr.SetSpanID(pcommon.SpanID{1, 2, 3, 4, 5, 6, 7, byte(in.ival)})
+	}
+	la := lr.Attributes()
+	la.PutStr(in.key1, in.val1)
+	buildValue(la.PutEmpty(in.key2), in.tree, 0)
+	if in.kind&0x20 != 0 {
+		la.PutInt("thread.name", in.ival)
+	}
+	if in.kind&0x40 != 0 {
+		la.PutStr("exception.stacktrace", in.val1)
+	}
+	la.PutStr("code.function.name", in.key1+"."+in.val1)
+	la.PutStr("content", in.body)
+	in.setBody(lr.Body())
+	return ld
+}
+
+// setBody gives the record a body of the type the input's kind names.
+func (in fuzzInput) setBody(body pcommon.Value) {
+	switch in.kind % 8 {
+	case 0:
+		body.SetStr(in.body)
+	case 1:
+		body.SetInt(in.ival)
+	case 2:
+		body.SetDouble(math.Float64frombits(uint64(in.ival)))
+	case 3:
+		body.SetBool(in.ival&1 == 1)
+	case 4:
+		body.SetEmptyBytes().FromRaw([]byte(in.body))
+	case 5:
+		buildValue(body, in.tree, 0)
+	case 6:
+		buildValue(body.SetEmptySlice().AppendEmpty(), append([]byte(in.body), in.tree...), 0)
+	}
+}
+
+// checkStringContent checks the content of a valid UTF-8 string body without a stack trace:
+// the body, or its longest prefix within maxContent bytes and the truncation marker.
+func checkStringContent(t *testing.T, body, content string, maxContent int) {
+	t.Helper()
+	if maxContent == 0 || len(body) <= maxContent {
+		assert.Equal(t, body, content)
+		return
+	}
+	loc := truncated.FindStringIndex(content)
+	require.NotNil(t, loc, "content %q lacks the truncation marker", content)
+	kept := content[:loc[0]]
+	assert.True(t, strings.HasPrefix(body, kept))
+	assert.LessOrEqual(t, len(kept), maxContent)
+	assert.Greater(t, len(kept), maxContent-utf8.UTFMax)
 }

@@ -44,7 +44,7 @@ func level(n plog.SeverityNumber, text string) string {
 		return "TRACE"
 	}
 	text = strings.TrimSpace(text)
-	for _, t := range textLevels {
+	for _, t := range &textLevels {
 		if strings.EqualFold(text, t.text) {
 			return t.level
 		}

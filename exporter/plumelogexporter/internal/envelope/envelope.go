@@ -47,7 +47,8 @@ func (p *Packer) Pack(msgs [][]byte) [][]byte {
 	defer p.states.Put(st)
 
 	var out [][]byte
-	text := append(st.text[:0], '[')
+	text := st.text[:0]
+	text = append(text, '[')
 	n := 0
 	for _, m := range msgs {
 		mark := len(text)

@@ -22,21 +22,16 @@ import (
 // messages encodes one record per body with the exporter's encoder, so that envelopes are
 // tested with the messages they will carry.
 func messages(bodies ...string) [][]byte {
-	ld := plog.NewLogs()
-	rl := ld.ResourceLogs().AppendEmpty()
-	rl.Resource().Attributes().PutStr("service.name", "order-svc")
-	rl.Resource().Attributes().PutStr("deployment.environment.name", "prod")
-	sl := rl.ScopeLogs().AppendEmpty()
-	sl.Scope().SetName("com.example.order.OrderService")
-	now := pcommon.NewTimestampFromTime(time.Date(2024, 6, 20, 8, 50, 45, 0, time.UTC))
-	for i, body := range bodies {
-		lr := sl.LogRecords().AppendEmpty()
-		lr.SetTimestamp(now)
-		lr.SetSeverityNumber(plog.SeverityNumberInfo)
-		lr.Body().SetStr(body)
-		lr.Attributes().PutStr("thread.name", "http-nio-8080-exec-"+strconv.Itoa(i%10))
-		lr.Attributes().PutInt("i", int64(i))
-	}
+	at := pcommon.NewTimestampFromTime(time.Date(2024, 6, 20, 8, 50, 45, 0, time.UTC))
+	ld := plumelogtest.Logs(0, len(bodies),
+		plumelogtest.Scope("com.example.order.OrderService"),
+		plumelogtest.Body(func(id int) string { return bodies[id] }),
+		plumelogtest.Attributes(func(id int, la pcommon.Map) {
+			la.PutStr("thread.name", "http-nio-8080-exec-"+strconv.Itoa(id%10))
+			la.PutInt("i", int64(id))
+		}),
+		plumelogtest.Record(func(_ int, lr plog.LogRecord) { lr.SetTimestamp(at) }),
+	)
 	return encoder.New(encoder.Config{AppName: "order-svc", ServerName: "10.0.0.12", Location: time.UTC}).EncodeLogs(ld)
 }
 
@@ -115,31 +110,37 @@ func TestPackDecodesWithLiblz4(t *testing.T) {
 			} else {
 				require.Greater(t, len(envs), 1, "the batch is split")
 			}
-			decoded := plumelogtest.DecodeEnvelopes(t, envs)
 			if tt.incompressible {
 				assert.Greater(t, blockSize(t, envs[0]), envelopeLength(t, envs[0]))
 			}
-			var got []string
-			for i, d := range decoded {
-				require.NotEmpty(t, d, "envelope %d holds messages", i)
-				if length := envelopeLength(t, envs[i]); len(d) > 1 {
-					assert.LessOrEqual(t, length, tt.maxText, "envelope %d stays within the limit", i)
-				}
-				got = append(got, d...)
-			}
-			require.Len(t, got, len(msgs), "every record is in exactly one envelope")
 			total := 0
 			for _, m := range msgs {
 				total += len(m)
 			}
 			require.GreaterOrEqual(t, total, tt.minBytes)
-			for i, m := range got {
-				require.Equal(t, string(msgs[i]), m, "message %d", i)
-				_, err := plumelogtest.CheckRunLog([]byte(m))
-				require.NoError(t, err, m)
-			}
+			checkUnpacked(t, msgs, envs, tt.maxText)
 		})
 	}
+}
+
+// checkUnpacked decodes envs with liblz4 and checks that they hold exactly msgs, in order,
+// each a valid run-log message, and that every envelope of more than one message stays within
+// maxText.
+func checkUnpacked(t *testing.T, msgs, envs [][]byte, maxText int) {
+	t.Helper()
+	var got []string
+	for i, d := range plumelogtest.DecodeEnvelopes(t, envs) {
+		require.NotEmpty(t, d, "envelope %d holds messages", i)
+		if length := envelopeLength(t, envs[i]); len(d) > 1 {
+			assert.LessOrEqual(t, length, maxText, "envelope %d stays within the limit", i)
+		}
+		got = append(got, d...)
+	}
+	require.Len(t, got, len(msgs), "every record is in exactly one envelope")
+	for i, m := range got {
+		require.Equal(t, string(msgs[i]), m, "message %d", i)
+	}
+	plumelogtest.Messages(t, got)
 }
 
 // TestPackEdgesDecodeWithLiblz4 sends the block compressor's edge cases through liblz4.

@@ -27,20 +27,6 @@ const (
 // and the last lastLiterals bytes are literals.
 func decodeBlock(block []byte, n int) ([]byte, error) {
 	out := make([]byte, 0, n)
-	length := func(i int) (int, int, error) {
-		total := 0
-		for {
-			if i >= len(block) {
-				return 0, i, errors.New("truncated length")
-			}
-			b := block[i]
-			i++
-			total += int(b)
-			if b != 255 {
-				return total, i, nil
-			}
-		}
-	}
 	for i := 0; ; {
 		if i >= len(block) {
 			return nil, errors.New("block ends without a last sequence")
@@ -49,7 +35,7 @@ func decodeBlock(block []byte, n int) ([]byte, error) {
 		i++
 		lits := int(tok >> 4)
 		if lits == 15 {
-			extra, next, err := length(i)
+			extra, next, err := readLength(block, i)
 			if err != nil {
 				return nil, err
 			}
@@ -76,7 +62,7 @@ func decodeBlock(block []byte, n int) ([]byte, error) {
 		}
 		ml := int(tok & 15)
 		if ml == 15 {
-			extra, next, err := length(i)
+			extra, next, err := readLength(block, i)
 			if err != nil {
 				return nil, err
 			}
@@ -94,6 +80,23 @@ func decodeBlock(block []byte, n int) ([]byte, error) {
 		return nil, fmt.Errorf("decoded %d bytes, want %d", len(out), n)
 	}
 	return out, nil
+}
+
+// readLength reads the bytes that extend a literal or match length from block[i:], up to the
+// first that is not 255, and returns their sum and the index after them.
+func readLength(block []byte, i int) (int, int, error) {
+	total := 0
+	for {
+		if i >= len(block) {
+			return 0, i, errors.New("truncated length")
+		}
+		b := block[i]
+		i++
+		total += int(b)
+		if b != 255 {
+			return total, i, nil
+		}
+	}
 }
 
 // blockInputs are inputs at the edges of the format: around the minimum length for a match,

@@ -17,9 +17,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter"
-	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/batcher"
+	"github.com/plumelog-otel/otelcol-plumelog/internal/otelcoltest"
 	"github.com/plumelog-otel/otelcol-plumelog/internal/redistest"
+	"github.com/plumelog-otel/otelcol-plumelog/internal/testenv"
 )
 
 var outDir = flag.String("loadbench.out", "", "directory for the results; the load benchmarks run only when it is set")
@@ -123,7 +123,7 @@ func requireOut(t *testing.T) string {
 // results.json and results.md.
 func TestLoadBench(t *testing.T) {
 	dir := requireOut(t)
-	redistest.Require(t, "redis-benchmark")
+	testenv.Program(t, "redis-benchmark")
 	srv := redistest.Start(t)
 	rdb := srv.Client()
 	info, err := rdb.Info(context.Background(), "server").Result()
@@ -147,11 +147,16 @@ func TestLoadBench(t *testing.T) {
 	}
 	res.Saturation = saturation(t, srv)
 
+	writeResults(t, dir, "results", res, markdown(res))
+}
+
+// writeResults writes res as <name>.json and its table md as <name>.md in dir, and logs md.
+func writeResults(t *testing.T, dir, name string, res any, md string) {
+	t.Helper()
 	data, err := json.MarshalIndent(res, "", "  ")
 	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "results.json"), data, 0o644))
-	md := markdown(res)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "results.md"), []byte(md), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, name+".json"), data, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, name+".md"), []byte(md), 0o644))
 	t.Log("\n" + md)
 }
 
@@ -162,11 +167,9 @@ func pacedRun(t *testing.T, srv *redistest.Server, m modeSpec, rate int, d time.
 	ctx := context.Background()
 	rdb := srv.Client()
 	require.NoError(t, rdb.Unlink(ctx, key).Err())
-	in := startExporter(t, srv.Addr, true, func(c *plumelogexporter.Config) {
-		c.Batching.BatchSize = batchSize
-		c.Batching.FlushInterval = flushInterval
-		c.Batching.Mode = batcher.Mode(m.Mode)
-		c.Batching.MinLinger = m.MinLinger
+	in := startExporter(t, true, otelcoltest.Settings{
+		"endpoint": srv.Addr, "batch_size": batchSize, "flush_interval": flushInterval,
+		"mode": m.Mode, "min_linger": m.MinLinger,
 	})
 	before := commandCalls(t, rdb)
 
@@ -317,7 +320,7 @@ func sampleMessages(t *testing.T, srv *redistest.Server) []string {
 	ctx := context.Background()
 	rdb := srv.Client()
 	require.NoError(t, rdb.Unlink(ctx, key).Err())
-	in := startExporter(t, srv.Addr, false, func(*plumelogexporter.Config) {})
+	in := startExporter(t, false, otelcoltest.Settings{"endpoint": srv.Addr})
 	require.NoError(t, in.exp.ConsumeLogs(ctx, appLogs(requestRecords, 0)))
 	in.waitSent(t, requestRecords, time.Minute)
 	in.shutdown(t)
@@ -337,12 +340,9 @@ func saturationRun(t *testing.T, srv *redistest.Server, spec exporterSpec, produ
 	}
 	stop := unlinker(t, srv.Client(), 100*time.Millisecond)
 	defer stop()
-	in := startExporter(t, srv.Addr, false, func(c *plumelogexporter.Config) {
-		c.Batching.BatchSize = batchSize
-		c.Batching.FlushInterval = flushInterval
-		c.Batching.Mode = batcher.Mode(spec.mode)
-		c.Batching.MaxInFlight = spec.maxInFlight
-		c.Batching.Buffer.BlockTimeout = time.Minute
+	in := startExporter(t, false, otelcoltest.Settings{
+		"endpoint": srv.Addr, "batch_size": batchSize, "flush_interval": flushInterval,
+		"mode": spec.mode, "max_in_flight": spec.maxInFlight, "buffer::block_timeout": "1m",
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -29,7 +30,8 @@ import (
 
 	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter"
 	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/metadata"
-	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/sender"
+	"github.com/plumelog-otel/otelcol-plumelog/internal/otelcoltest"
+	"github.com/plumelog-otel/otelcol-plumelog/internal/plumelogtest"
 )
 
 // key is the list every scenario writes to; scenarios run one after another.
@@ -50,19 +52,18 @@ type instance struct {
 	meters *sdkmetric.MeterProvider
 }
 
-// startExporter creates the exporter through its factory, as a collector does. Its traces
-// go nowhere, as in a collector without a traces pipeline for its own telemetry (a span
-// recorder would keep every request's span and grow the heap). With fineLatency, the
-// delivery latency is aggregated into a fine exponential histogram instead of the declared
-// buckets, so that its quantiles can be read to well under 1 %; that costs more per record
-// than the declared buckets, so throughput runs go without it.
-func startExporter(t testing.TB, addr string, fineLatency bool, change func(*plumelogexporter.Config)) *instance {
+// startExporter creates the exporter through its factory, as a collector does, with the
+// settings over its defaults. Its traces go nowhere, as in a collector without a traces
+// pipeline for its own telemetry (a span recorder would keep every request's span and grow
+// the heap). With fineLatency, the delivery latency is aggregated into a fine exponential
+// histogram instead of the declared buckets, so that its quantiles can be read to well under
+// 1 %; that costs more per record than the declared buckets, so throughput runs go without it.
+func startExporter(t testing.TB, fineLatency bool, settings otelcoltest.Settings) *instance {
 	t.Helper()
 	factory := plumelogexporter.NewFactory()
-	cfg := factory.CreateDefaultConfig().(*plumelogexporter.Config)
-	cfg.Redis.Endpoint = sender.Endpoint(addr)
-	change(cfg)
-	require.NoError(t, cfg.Validate())
+	cfg := factory.CreateDefaultConfig()
+	require.NoError(t, settings.Decode(cfg))
+	require.NoError(t, confmap.Validate(cfg))
 	reader := sdkmetric.NewManualReader()
 	opts := []sdkmetric.Option{sdkmetric.WithReader(reader)}
 	if fineLatency {
@@ -113,7 +114,7 @@ func (in *instance) sums(t testing.TB, name string) map[string]int64 {
 	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
 		k := ""
 		if dp.Attributes.Len() > 0 {
-			k = dp.Attributes.ToSlice()[0].Value.Emit()
+			k = dp.Attributes.ToSlice()[0].Value.String()
 		}
 		out[k] += dp.Value
 	}
@@ -180,31 +181,27 @@ func quantile(dp metricdata.ExponentialHistogramDataPoint[float64], q float64) f
 // resource with five attributes, a ~100-byte message, four attributes, trace context.
 // Records are numbered from first.
 func appLogs(n, first int) plog.Logs {
-	ld := plog.NewLogs()
-	rl := ld.ResourceLogs().AppendEmpty()
-	ra := rl.Resource().Attributes()
-	ra.PutStr("service.name", "order-svc")
-	ra.PutStr("deployment.environment.name", "prod")
-	ra.PutStr("host.name", "order-svc-6f7c9d8b4-q2w7z")
-	ra.PutStr("service.version", "2.3.1")
-	ra.PutStr("telemetry.sdk.language", "java")
-	sl := rl.ScopeLogs().AppendEmpty()
-	sl.Scope().SetName("com.example.order.OrderController")
-	now := pcommon.NewTimestampFromTime(time.Now())
-	for i := first; i < first+n; i++ {
-		lr := sl.LogRecords().AppendEmpty()
-		lr.SetTimestamp(now)
-		lr.SetSeverityNumber(plog.SeverityNumberInfo)
-		lr.Body().SetStr("Order " + strconv.Itoa(1_000_000+i) + " accepted for customer c-7731: 2 items, total 84.50 EUR, awaiting payment")
-		lr.SetTraceID(pcommon.TraceID{0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, byte(i >> 8), byte(i)})
-		lr.SetSpanID(pcommon.SpanID{0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, byte(i >> 8), byte(i)})
-		la := lr.Attributes()
-		la.PutStr("code.namespace", "com.example.order.OrderController")
-		la.PutStr("code.function", "accept")
-		la.PutStr("thread.name", "http-nio-8080-exec-"+strconv.Itoa(i%16))
-		la.PutStr("http.route", "/api/orders")
-	}
-	return ld
+	return plumelogtest.Logs(first, n,
+		plumelogtest.Resource(func(ra pcommon.Map) {
+			ra.PutStr("host.name", "order-svc-6f7c9d8b4-q2w7z")
+			ra.PutStr("service.version", "2.3.1")
+			ra.PutStr("telemetry.sdk.language", "java")
+		}),
+		plumelogtest.Scope("com.example.order.OrderController"),
+		plumelogtest.Body(func(id int) string {
+			return "Order " + strconv.Itoa(1_000_000+id) + " accepted for customer c-7731: 2 items, total 84.50 EUR, awaiting payment"
+		}),
+		plumelogtest.Attributes(func(id int, la pcommon.Map) {
+			la.PutStr("code.namespace", "com.example.order.OrderController")
+			la.PutStr("code.function", "accept")
+			la.PutStr("thread.name", "http-nio-8080-exec-"+strconv.Itoa(id%16))
+			la.PutStr("http.route", "/api/orders")
+		}),
+		plumelogtest.Record(func(id int, lr plog.LogRecord) {
+			lr.SetTraceID(pcommon.TraceID{0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, byte(id >> 8), byte(id)})
+			lr.SetSpanID(pcommon.SpanID{0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, byte(id >> 8), byte(id)})
+		}),
+	)
 }
 
 // commandCalls returns the calls per command since Redis started, from INFO commandstats.

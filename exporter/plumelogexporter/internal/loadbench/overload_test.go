@@ -2,10 +2,7 @@ package loadbench
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -16,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter"
+	"github.com/plumelog-otel/otelcol-plumelog/internal/otelcoltest"
 	"github.com/plumelog-otel/otelcol-plumelog/internal/redistest"
 )
 
@@ -50,17 +48,15 @@ func TestOverloadMemory(t *testing.T) {
 	ctx := context.Background()
 	srv := redistest.Start(t)
 	rdb := srv.Client()
-	in := startExporter(t, srv.Addr, false, func(c *plumelogexporter.Config) {
+	in := startExporter(t, false, otelcoltest.Settings{
+		"endpoint": srv.Addr,
 		// The paused RPUSH waits for the end of the pause rather than timing out.
-		c.Redis.ReadTimeout = overloadDuration + time.Minute
+		"read_timeout": overloadDuration + time.Minute,
 	})
-	values := func() []string {
-		require.NoError(t, in.exp.ConsumeLogs(ctx, appLogs(requestRecords, 0)))
-		in.waitSent(t, requestRecords, time.Minute)
-		v, err := rdb.LRange(ctx, key, 0, -1).Result()
-		require.NoError(t, err)
-		return v
-	}()
+	require.NoError(t, in.exp.ConsumeLogs(ctx, appLogs(requestRecords, 0)))
+	in.waitSent(t, requestRecords, time.Minute)
+	values, err := rdb.LRange(ctx, key, 0, -1).Result()
+	require.NoError(t, err)
 	cfg := plumelogexporter.NewFactory().CreateDefaultConfig().(*plumelogexporter.Config)
 	res := overloadResult{
 		Duration:       overloadDuration,
@@ -74,6 +70,21 @@ func TestOverloadMemory(t *testing.T) {
 	}
 
 	require.NoError(t, rdb.Do(ctx, "CLIENT", "PAUSE", (overloadDuration+time.Minute).Milliseconds(), "WRITE").Err())
+	overload(t, in, &res)
+	require.NoError(t, rdb.Do(ctx, "CLIENT", "UNPAUSE").Err())
+	accepted := res.Offered - res.Refused
+	in.waitSent(t, requestRecords+accepted, 5*time.Minute)
+	in.shutdown(t)
+	require.Equal(t, requestRecords+accepted, rdb.LLen(ctx, key).Val(), "every accepted record is delivered")
+	require.LessOrEqual(t, res.MaxHeld, int64(res.MaxRecords))
+
+	writeResults(t, dir, "overload", res, overloadMarkdown(res))
+}
+
+// overload has res.Producers producers push new requests as fast as ConsumeLogs returns for
+// overloadDuration, and records in res what was offered, refused and held, and the heap.
+func overload(t *testing.T, in *instance, res *overloadResult) {
+	t.Helper()
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
@@ -91,7 +102,7 @@ func TestOverloadMemory(t *testing.T) {
 				default:
 				}
 				// A new request each time, as a receiver unmarshals one per export call.
-				if in.exp.ConsumeLogs(ctx, appLogs(requestRecords, (p<<20)+i*requestRecords)) != nil {
+				if in.exp.ConsumeLogs(context.Background(), appLogs(requestRecords, (p<<20)+i*requestRecords)) != nil {
 					refused.Add(requestRecords)
 				}
 				offered.Add(requestRecords)
@@ -107,7 +118,7 @@ func TestOverloadMemory(t *testing.T) {
 		}
 		runtime.ReadMemStats(&ms)
 		res.HeapPeak = max(res.HeapPeak, ms.HeapAlloc)
-		res.MaxHeld = max(res.MaxHeld, queueSize(t, in))
+		res.MaxHeld = max(res.MaxHeld, bufferedRecords(t, in))
 	}
 	close(stop)
 	wg.Wait()
@@ -118,23 +129,9 @@ func TestOverloadMemory(t *testing.T) {
 	rss, err := peakRSS()
 	require.NoError(t, err)
 	res.PeakRSS = rss
-
-	require.NoError(t, rdb.Do(ctx, "CLIENT", "UNPAUSE").Err())
-	accepted := res.Offered - res.Refused
-	in.waitSent(t, requestRecords+accepted, 5*time.Minute)
-	in.shutdown(t)
-	require.EqualValues(t, requestRecords+accepted, rdb.LLen(ctx, key).Val(), "every accepted record is delivered")
-	require.LessOrEqual(t, res.MaxHeld, int64(res.MaxRecords))
-
-	data, err := json.MarshalIndent(res, "", "  ")
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "overload.json"), data, 0o644))
-	md := overloadMarkdown(res)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "overload.md"), []byte(md), 0o644))
-	t.Log("\n" + md)
 }
 
-func queueSize(t *testing.T, in *instance) int64 {
+func bufferedRecords(t *testing.T, in *instance) int64 {
 	t.Helper()
 	m, ok := in.metric(t, "otelcol_plumelog_exporter_buffer_records")
 	require.True(t, ok)

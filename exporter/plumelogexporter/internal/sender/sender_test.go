@@ -16,6 +16,7 @@ import (
 
 	"github.com/plumelog-otel/otelcol-plumelog/internal/faulttest"
 	"github.com/plumelog-otel/otelcol-plumelog/internal/redistest"
+	"github.com/plumelog-otel/otelcol-plumelog/internal/testenv"
 )
 
 func newSender(t *testing.T, endpoint string) *Sender {
@@ -89,78 +90,72 @@ func TestSendOverUnixSocket(t *testing.T) {
 	assert.EqualValues(t, 6, n)
 }
 
-func TestSendErrorClasses(t *testing.T) {
-	ctx := context.Background()
-
-	t.Run("wrong type is permanent", func(t *testing.T) {
+// errorClasses are failures of Send: permanent ones drop the batch, transient ones are
+// retried.
+var errorClasses = []struct {
+	name string
+	// send makes Send fail the way the name says and returns its error.
+	send      func(t *testing.T) error
+	permanent bool
+	// says is in the error; hides is not.
+	says, hides string
+}{
+	{name: "wrong type is permanent", permanent: true, says: "WRONGTYPE", send: func(t *testing.T) error {
 		srv := redistest.Start(t)
-		require.NoError(t, srv.Client().Set(ctx, "plume_log_list", "a string", 0).Err())
-		err := newSender(t, srv.Addr).Send(ctx, values(2, 10))
-		require.Error(t, err)
-		assert.True(t, consumererror.IsPermanent(err), "%v", err)
-		assert.ErrorContains(t, err, "WRONGTYPE")
-	})
-
-	t.Run("wrong type in a multi-command batch is permanent and writes nothing", func(t *testing.T) {
+		require.NoError(t, srv.Client().Set(context.Background(), "plume_log_list", "a string", 0).Err())
+		return newSender(t, srv.Addr).Send(context.Background(), values(2, 10))
+	}},
+	{name: "wrong type in a multi-command batch is permanent and writes nothing", permanent: true, send: func(t *testing.T) error {
 		srv := redistest.Start(t)
-		require.NoError(t, srv.Client().Set(ctx, "plume_log_list", "a string", 0).Err())
-		err := newSender(t, srv.Addr).Send(ctx, values(maxValuesPerCommand+1, 10))
-		require.Error(t, err)
-		assert.True(t, consumererror.IsPermanent(err), "%v", err)
-	})
-
-	t.Run("bad password is permanent", func(t *testing.T) {
+		require.NoError(t, srv.Client().Set(context.Background(), "plume_log_list", "a string", 0).Err())
+		return newSender(t, srv.Addr).Send(context.Background(), values(maxValuesPerCommand+1, 10))
+	}},
+	{name: "bad password is permanent", permanent: true, hides: "pw-Zq81", send: func(t *testing.T) error {
 		srv := redistest.Start(t, "--requirepass", "secret")
 		s := open(t, Config{Endpoint: Endpoint(srv.Addr), Password: "pw-Zq81", DialTimeout: time.Second}, "k")
-		err := s.Send(ctx, values(1, 10))
-		require.Error(t, err)
-		assert.True(t, consumererror.IsPermanent(err), "%v", err)
-		assert.NotContains(t, err.Error(), "pw-Zq81", "the password stays out of errors")
-	})
-
-	t.Run("no password is permanent", func(t *testing.T) {
+		return s.Send(context.Background(), values(1, 10))
+	}},
+	{name: "no password is permanent", permanent: true, says: "NOAUTH", send: func(t *testing.T) error {
 		srv := redistest.Start(t, "--requirepass", "secret")
-		err := newSender(t, srv.Addr).Send(ctx, values(1, 10))
-		require.Error(t, err)
-		assert.True(t, consumererror.IsPermanent(err), "%v", err)
-		assert.ErrorContains(t, err, "NOAUTH")
-	})
-
-	t.Run("a user without the right to write the key is permanent", func(t *testing.T) {
+		return newSender(t, srv.Addr).Send(context.Background(), values(1, 10))
+	}},
+	{name: "a user without the right to write the key is permanent", permanent: true, says: "NOPERM", send: func(t *testing.T) error {
 		srv := redistest.Start(t, "--user", "reader", "on", ">pw", "~*", "+@read", "+@connection")
 		s := open(t, Config{Endpoint: Endpoint(srv.Addr), Username: "reader", Password: "pw", DialTimeout: time.Second}, "plume_log_list")
-		err := s.Send(ctx, values(1, 10))
-		require.Error(t, err)
-		assert.True(t, consumererror.IsPermanent(err), "%v", err)
-		assert.ErrorContains(t, err, "NOPERM")
-	})
-
-	t.Run("a replica is transient", func(t *testing.T) {
+		return s.Send(context.Background(), values(1, 10))
+	}},
+	{name: "a replica is transient", says: "READONLY", send: func(t *testing.T) error {
 		_, replicas := redistest.StartReplicated(t, 1)
-		err := newSender(t, replicas[0].Addr).Send(ctx, values(1, 10))
-		require.Error(t, err)
-		assert.False(t, consumererror.IsPermanent(err), "%v", err)
-		assert.ErrorContains(t, err, "READONLY")
-	})
-
-	t.Run("out of memory is transient", func(t *testing.T) {
+		return newSender(t, replicas[0].Addr).Send(context.Background(), values(1, 10))
+	}},
+	{name: "out of memory is transient", says: "OOM", send: func(t *testing.T) error {
 		srv := redistest.Start(t, "--maxmemory", "1mb", "--maxmemory-policy", "noeviction")
 		s := newSender(t, srv.Addr)
 		var err error
 		for i := 0; i < 100 && err == nil; i++ {
-			err = s.Send(ctx, values(10, 10_000))
+			err = s.Send(context.Background(), values(10, 10_000))
 		}
-		require.Error(t, err)
-		assert.False(t, consumererror.IsPermanent(err), "%v", err)
-		assert.ErrorContains(t, err, "OOM")
-	})
+		return err
+	}},
+	{name: "nothing listening is transient", send: func(t *testing.T) error {
+		return newSender(t, testenv.Addr(t)).Send(context.Background(), values(1, 10))
+	}},
+}
 
-	t.Run("nothing listening is transient", func(t *testing.T) {
-		addr := fmt.Sprintf("127.0.0.1:%d", redistest.FreePort(t))
-		err := newSender(t, addr).Send(ctx, values(1, 10))
-		require.Error(t, err)
-		assert.False(t, consumererror.IsPermanent(err), "%v", err)
-	})
+func TestSendErrorClasses(t *testing.T) {
+	for _, tt := range errorClasses {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.send(t)
+			require.Error(t, err)
+			assert.Equal(t, tt.permanent, consumererror.IsPermanent(err), "%v", err)
+			if tt.says != "" {
+				require.ErrorContains(t, err, tt.says)
+			}
+			if tt.hides != "" {
+				assert.NotContains(t, err.Error(), tt.hides, "the password stays out of errors")
+			}
+		})
+	}
 }
 
 func TestCommandsOfABatch(t *testing.T) {

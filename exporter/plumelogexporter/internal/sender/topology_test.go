@@ -52,7 +52,7 @@ func TestSendAsACLUser(t *testing.T) {
 	err = send("pw-wrong", one)
 	require.Error(t, err)
 	assert.True(t, consumererror.IsPermanent(err), "%v", err)
-	assert.ErrorContains(t, err, "WRONGPASS")
+	require.ErrorContains(t, err, "WRONGPASS")
 	assert.NotContains(t, err.Error(), "pw-wrong")
 }
 
