@@ -135,127 +135,140 @@ func (f *testExporter) account(t *testing.T, rdb redis.Cmdable, s *streaming, in
 // retry budget (31 attempts, each bounded by the 1 s timeouts, with backoff up to 400 ms), so
 // nothing may be dropped.
 func TestNetFaults(t *testing.T) {
-	const batchSize = 100
-	for _, tt := range []struct {
-		name string
-		// fault breaks the link for hold; heal undoes it.
-		fault func(p *faulttest.Proxy)
-		heal  func(p *faulttest.Proxy)
-		hold  time.Duration
-		// failing: batches fail while the fault lasts, so the exporter reports a recoverable
-		// error, then OK; otherwise it reports nothing and retries nothing.
-		failing bool
-		// dupBatches bounds the batches that may arrive twice: those whose command ran while
-		// the reply was lost.
-		dupBatches int
-		extra      settings
-	}{
-		{
-			name:  "latency 200ms ± 50ms on every reply for 10s",
-			fault: func(p *faulttest.Proxy) { p.Add("latency", faulttest.Downstream, faulttest.Latency(200, 50)) },
-			heal:  func(p *faulttest.Proxy) { p.Remove("latency") },
-			hold:  10 * time.Second,
-			// Far above 250 ms, so that no command times out even on a loaded machine.
-			extra: settings{"read_timeout": "3s"},
-		},
-		{
-			name:  "bandwidth 8 KB/s for 5s",
-			fault: func(p *faulttest.Proxy) { p.AddBoth("bandwidth", faulttest.Bandwidth(8)) },
-			heal:  func(p *faulttest.Proxy) { p.RemoveBoth("bandwidth") },
-			hold:  5 * time.Second,
-			// A batch of 20 messages of about 280 bytes on the wire crosses the link in under
-			// a second, well within read_timeout; the buffer of 500 records fills and pushes
-			// back.
-			extra: settings{"batch_size": 20, "read_timeout": "3s", "buffer": map[string]any{"max_records": 500}},
-		},
-		{
-			name:       "black hole both ways for 3s, longer than the timeouts",
-			fault:      func(p *faulttest.Proxy) { p.AddBoth("blackhole", faulttest.BlackHole()) },
-			heal:       func(p *faulttest.Proxy) { p.RemoveBoth("blackhole") },
-			hold:       3 * time.Second,
-			failing:    true,
-			dupBatches: 1,
-		},
-		{
-			name:    "commands reset (RST) for 2s",
-			fault:   func(p *faulttest.Proxy) { p.Add("reset", faulttest.Upstream, faulttest.ResetPeer(0)) },
-			heal:    func(p *faulttest.Proxy) { p.Remove("reset") },
-			hold:    2 * time.Second,
-			failing: true,
-		},
-		{
-			name:    "replies reset (RST) after the command ran, for 2s",
-			fault:   func(p *faulttest.Proxy) { p.Add("reset", faulttest.Downstream, faulttest.ResetPeer(0)) },
-			heal:    func(p *faulttest.Proxy) { p.Remove("reset") },
-			hold:    2 * time.Second,
-			failing: true,
-			// A new connection fails at its handshake, before any RPUSH: only the batch on
-			// the connection open when the resets began can have run.
-			dupBatches: 1,
-		},
-		{
-			name: "connections cut mid-command for 2s",
-			fault: func(p *faulttest.Proxy) {
-				p.Add("cut", faulttest.Upstream, faulttest.Toxic{Type: "limit_data", Attributes: map[string]any{"bytes": 2000}})
-			},
-			heal:    func(p *faulttest.Proxy) { p.Remove("cut") },
-			hold:    2 * time.Second,
-			failing: true,
-			// Redis discards a command cut short; the cut can also fall after a command's last
-			// byte, and then only its reply is lost.
-			dupBatches: 1,
-		},
-		{
-			name:  "writes and replies sliced into 64-byte pieces for 3s",
-			fault: func(p *faulttest.Proxy) { p.AddBoth("slicer", faulttest.Slicer(64, 32, 10)) },
-			heal:  func(p *faulttest.Proxy) { p.RemoveBoth("slicer") },
-			hold:  3 * time.Second,
-		},
-	} {
+	for _, tt := range netFaults {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := redistest.Start(t)
-			proxy := faulttest.Start(t, srv.Addr)
-			f := startExporterWith(t, netFaultSettings(), settings{"endpoint": proxy.Addr}, settings{"batch_size": batchSize}, tt.extra)
-			maxRecords := 5000
-			if b, ok := tt.extra["buffer"].(map[string]any); ok {
-				maxRecords = b["max_records"].(int)
-			}
-
-			s := f.stream(10, 10*time.Millisecond)
-			time.Sleep(500 * time.Millisecond)
-			w := f.watch()
-			sentBefore, flushesBefore := f.count(t, "records_sent"), f.count(t, "flushes")
-			tt.fault(proxy)
-			time.Sleep(tt.hold)
-			flushesDuring := f.count(t, "flushes") - flushesBefore
-			sentDuring := f.count(t, "records_sent") - sentBefore
-			tt.heal(proxy)
-			time.Sleep(time.Second)
-			s.stop()
-			w.stop()
-			f.shutdown(t)
-
-			a := f.account(t, srv.Client(), s, 0)
-			t.Logf("%s: %s; held at most %d records; %d batches and %d records delivered during the fault",
-				tt.name, a, w.maxHeld, flushesDuring, sentDuring)
-			assert.Zero(t, a.dropped, "the fault was shorter than the retry budget")
-			assert.Equal(t, a.sent, a.distinct, "every accepted record was delivered")
-			assert.LessOrEqual(t, a.duplicates, tt.dupBatches*batchSize)
-			assert.LessOrEqual(t, w.maxHeld, int64(maxRecords), "the buffer limit holds")
-			if !tt.failing {
-				assert.Zero(t, a.retried, "the fault slowed batches without failing them")
-				assert.Empty(t, f.host.statuses())
-				assert.Positive(t, sentDuring, "records were delivered while the fault lasted")
-				return
-			}
-			assert.Positive(t, a.retried, "the fault failed batches")
-			assertStatusChanges(t, f.host.statuses())
-			// Each attempt waits at least the backoff after a failure, 50 ms at first: the
-			// exporter waits the fault out rather than spinning.
-			assert.LessOrEqual(t, flushesDuring, int64(tt.hold/(50*time.Millisecond)), "attempts while the fault lasted")
+			runNetFault(t, tt)
 		})
 	}
+}
+
+// netFault is one case of TestNetFaults.
+type netFault struct {
+	name string
+	// fault breaks the link for hold; heal undoes it.
+	fault func(p *faulttest.Proxy)
+	heal  func(p *faulttest.Proxy)
+	hold  time.Duration
+	// failing: batches fail while the fault lasts, so the exporter reports a recoverable
+	// error, then OK; otherwise it reports nothing and retries nothing.
+	failing bool
+	// dupBatches bounds the batches that may arrive twice: those whose command ran while
+	// the reply was lost.
+	dupBatches int
+	extra      settings
+}
+
+// netFaultBatch is the batch size of TestNetFaults, which bounds the duplicates per batch.
+const netFaultBatch = 100
+
+var netFaults = []netFault{
+	{
+		name:  "latency 200ms ± 50ms on every reply for 10s",
+		fault: func(p *faulttest.Proxy) { p.Add("latency", faulttest.Downstream, faulttest.Latency(200, 50)) },
+		heal:  func(p *faulttest.Proxy) { p.Remove("latency") },
+		hold:  10 * time.Second,
+		// Far above 250 ms, so that no command times out even on a loaded machine.
+		extra: settings{"read_timeout": "3s"},
+	},
+	{
+		name:  "bandwidth 8 KB/s for 5s",
+		fault: func(p *faulttest.Proxy) { p.AddBoth("bandwidth", faulttest.Bandwidth(8)) },
+		heal:  func(p *faulttest.Proxy) { p.RemoveBoth("bandwidth") },
+		hold:  5 * time.Second,
+		// A batch of 20 messages of about 280 bytes on the wire crosses the link in under
+		// a second, well within read_timeout; the buffer of 500 records fills and pushes
+		// back.
+		extra: settings{"batch_size": 20, "read_timeout": "3s", "buffer": map[string]any{"max_records": 500}},
+	},
+	{
+		name:       "black hole both ways for 3s, longer than the timeouts",
+		fault:      func(p *faulttest.Proxy) { p.AddBoth("blackhole", faulttest.BlackHole()) },
+		heal:       func(p *faulttest.Proxy) { p.RemoveBoth("blackhole") },
+		hold:       3 * time.Second,
+		failing:    true,
+		dupBatches: 1,
+	},
+	{
+		name:    "commands reset (RST) for 2s",
+		fault:   func(p *faulttest.Proxy) { p.Add("reset", faulttest.Upstream, faulttest.ResetPeer(0)) },
+		heal:    func(p *faulttest.Proxy) { p.Remove("reset") },
+		hold:    2 * time.Second,
+		failing: true,
+	},
+	{
+		name:    "replies reset (RST) after the command ran, for 2s",
+		fault:   func(p *faulttest.Proxy) { p.Add("reset", faulttest.Downstream, faulttest.ResetPeer(0)) },
+		heal:    func(p *faulttest.Proxy) { p.Remove("reset") },
+		hold:    2 * time.Second,
+		failing: true,
+		// A new connection fails at its handshake, before any RPUSH: only the batch on
+		// the connection open when the resets began can have run.
+		dupBatches: 1,
+	},
+	{
+		name: "connections cut mid-command for 2s",
+		fault: func(p *faulttest.Proxy) {
+			p.Add("cut", faulttest.Upstream, faulttest.Toxic{Type: "limit_data", Attributes: map[string]any{"bytes": 2000}})
+		},
+		heal:    func(p *faulttest.Proxy) { p.Remove("cut") },
+		hold:    2 * time.Second,
+		failing: true,
+		// Redis discards a command cut short; the cut can also fall after a command's last
+		// byte, and then only its reply is lost.
+		dupBatches: 1,
+	},
+	{
+		name:  "writes and replies sliced into 64-byte pieces for 3s",
+		fault: func(p *faulttest.Proxy) { p.AddBoth("slicer", faulttest.Slicer(64, 32, 10)) },
+		heal:  func(p *faulttest.Proxy) { p.RemoveBoth("slicer") },
+		hold:  3 * time.Second,
+	},
+}
+
+// runNetFault streams records through the exporter, breaks the link for tt.hold, heals it,
+// and accounts for every record.
+func runNetFault(t *testing.T, tt netFault) {
+	srv := redistest.Start(t)
+	proxy := faulttest.Start(t, srv.Addr)
+	f := startExporterWith(t, netFaultSettings(), settings{"endpoint": proxy.Addr}, settings{"batch_size": netFaultBatch}, tt.extra)
+	maxRecords := 5000
+	if b, ok := tt.extra["buffer"].(map[string]any); ok {
+		maxRecords = b["max_records"].(int)
+	}
+
+	s := f.stream(10, 10*time.Millisecond)
+	time.Sleep(500 * time.Millisecond)
+	w := f.watch()
+	sentBefore, flushesBefore := f.count(t, "records_sent"), f.count(t, "flushes")
+	tt.fault(proxy)
+	time.Sleep(tt.hold)
+	flushesDuring := f.count(t, "flushes") - flushesBefore
+	sentDuring := f.count(t, "records_sent") - sentBefore
+	tt.heal(proxy)
+	time.Sleep(time.Second)
+	s.stop()
+	w.stop()
+	f.shutdown(t)
+
+	a := f.account(t, srv.Client(), s, 0)
+	t.Logf("%s: %s; held at most %d records; %d batches and %d records delivered during the fault",
+		tt.name, a, w.maxHeld, flushesDuring, sentDuring)
+	assert.Zero(t, a.dropped, "the fault was shorter than the retry budget")
+	assert.Equal(t, a.sent, a.distinct, "every accepted record was delivered")
+	assert.LessOrEqual(t, a.duplicates, tt.dupBatches*netFaultBatch)
+	assert.LessOrEqual(t, w.maxHeld, int64(maxRecords), "the buffer limit holds")
+	if !tt.failing {
+		assert.Zero(t, a.retried, "the fault slowed batches without failing them")
+		assert.Empty(t, f.host.statuses())
+		assert.Positive(t, sentDuring, "records were delivered while the fault lasted")
+		return
+	}
+	assert.Positive(t, a.retried, "the fault failed batches")
+	assertStatusChanges(t, f.host.statuses())
+	// Each attempt waits at least the backoff after a failure, 50 ms at first: the
+	// exporter waits the fault out rather than spinning.
+	assert.LessOrEqual(t, flushesDuring, int64(tt.hold/(50*time.Millisecond)), "attempts while the fault lasted")
 }
 
 // TestNetFaultBlackHoleOutlastsRetryBudget swallows all traffic, without closing a connection,

@@ -75,6 +75,23 @@ func deliveryLatencies(t *testing.T, s *testExporter) metricdata.HistogramDataPo
 	return dp
 }
 
+// checkLatencies checks the delivery latencies of batches of records admitted at once, and
+// returns the least.
+func checkLatencies(t *testing.T, s *testExporter, batches, records int) (least float64) {
+	t.Helper()
+	lat := deliveryLatencies(t, s)
+	assert.EqualValues(t, batches, lat.Count, "one latency per batch")
+	least, _ = lat.Min.Value()
+	most, _ := lat.Max.Value()
+	assert.Positive(t, least)
+	// Each record waited about as long as its batch's oldest: the summed wait lies between
+	// the batch latencies times the records.
+	wait := waitSum(t, s)
+	assert.GreaterOrEqual(t, wait, least*float64(records)*0.99)
+	assert.LessOrEqual(t, wait, most*float64(records)*1.01)
+	return least
+}
+
 // TestTelemetryFlushTriggers makes each trigger cut batches of known sizes against a real
 // Redis and checks the flushes, batch size, records sent and delivery latency metrics.
 func TestTelemetryFlushTriggers(t *testing.T) {
@@ -122,20 +139,11 @@ func TestTelemetryFlushTriggers(t *testing.T) {
 				[]metricdata.DataPoint[int64]{counterPoint(int64(tt.records), "", "")},
 				metricdatatest.IgnoreTimestamp())
 
-			lat := deliveryLatencies(t, s)
-			assert.EqualValues(t, len(tt.wantSize), lat.Count, "one latency per batch")
-			minLatency, _ := lat.Min.Value()
-			maxLatency, _ := lat.Max.Value()
+			minLatency := checkLatencies(t, s, len(tt.wantSize), tt.records)
 			if tt.name == "age" {
 				// A timer never fires early: a batch cut by age waited the whole interval.
 				assert.GreaterOrEqual(t, minLatency, tt.flush.Seconds())
 			}
-			assert.Positive(t, minLatency)
-			// All records were admitted at once, so each waited about as long as its batch's
-			// oldest: the summed wait lies between the batch latencies times the records.
-			wait := waitSum(t, s)
-			assert.GreaterOrEqual(t, wait, minLatency*float64(tt.records)*0.99)
-			assert.LessOrEqual(t, wait, maxLatency*float64(tt.records)*1.01)
 			_, err := s.telemetry.GetMetric("otelcol_plumelog_exporter_records_dropped")
 			assert.Error(t, err, "nothing dropped, so the counter was never recorded")
 		})
