@@ -58,8 +58,8 @@ func startExporterWith(t *testing.T, layers ...settings) *testExporter {
 // heldRecords is the exporter's buffer_records gauge: records pending, in flight or awaiting a
 // retry. It is read from the watch's goroutine, so it reports a failed read as 0 rather than
 // failing the test there.
-func (f *testExporter) heldRecords() int64 {
-	m, err := f.telemetry.GetMetric("otelcol_plumelog_exporter_buffer_records")
+func (e *testExporter) heldRecords() int64 {
+	m, err := e.telemetry.GetMetric("otelcol_plumelog_exporter_buffer_records")
 	if err != nil {
 		return 0
 	}
@@ -74,11 +74,11 @@ type watch struct {
 	maxHeld int64
 }
 
-func (f *testExporter) watch() *watch {
+func (e *testExporter) watch() *watch {
 	w := &watch{stopc: make(chan struct{})}
 	w.done.Go(func() {
 		for {
-			w.maxHeld = max(w.maxHeld, f.heldRecords())
+			w.maxHeld = max(w.maxHeld, e.heldRecords())
 			select {
 			case <-w.stopc:
 				return
@@ -108,12 +108,12 @@ func (a accounting) String() string {
 // account reads the list back and checks what holds whatever the fault: no refused record was
 // delivered, and every accepted record was delivered or counted as dropped. inDoubt bounds the
 // records that were both dropped and delivered: a write whose reply was lost may have run.
-func (f *testExporter) account(t *testing.T, rdb redis.Cmdable, s *streaming, inDoubt int) accounting {
+func (e *testExporter) account(t *testing.T, rdb redis.Cmdable, s *streaming, inDoubt int) accounting {
 	t.Helper()
 	counts := plumelogtest.Delivered(t, rdb, "plume_log_list")
 	a := accounting{
 		sent: len(s.accepted), refused: len(s.refused), distinct: len(counts), duplicates: plumelogtest.Duplicates(counts),
-		dropped: f.dropped(t, ""), retried: f.count(t, "records_retried"), flushes: f.count(t, "flushes"),
+		dropped: e.dropped(t, ""), retried: e.count(t, "records_retried"), flushes: e.count(t, "flushes"),
 	}
 	for _, id := range s.refused {
 		require.Zero(t, counts[id], "record %d was refused but delivered", id)
@@ -359,7 +359,7 @@ func TestNetFaultProxyDownAtStart(t *testing.T) {
 
 	s := f.stream(10, 10*time.Millisecond)
 	require.Eventually(t, func() bool { return len(f.host.statuses()) == 1 }, 30*time.Second, 10*time.Millisecond)
-	assert.ErrorContains(t, f.host.event(0).Err(), "connection refused")
+	require.ErrorContains(t, f.host.event(0).Err(), "connection refused")
 	time.Sleep(2 * time.Second)
 	proxy.Up()
 	time.Sleep(time.Second)

@@ -40,8 +40,11 @@ func CheckTraceEvent(raw []byte) (TraceEvent, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var msg map[string]any
-	if err := dec.Decode(&msg); err != nil || dec.More() {
-		return ev, fmt.Errorf("not one JSON object: %v", err)
+	if err := dec.Decode(&msg); err != nil {
+		return ev, fmt.Errorf("not a JSON object: %w", err)
+	}
+	if dec.More() {
+		return ev, errors.New("trailing data after the JSON object")
 	}
 	var errs []error
 	if dup := duplicateKey(raw); dup != "" {

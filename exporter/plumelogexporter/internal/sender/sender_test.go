@@ -200,6 +200,6 @@ func TestSendReturnsWhenCancelled(t *testing.T) {
 	require.Error(t, err)
 	assert.Less(t, took, 10*time.Second, "Send waited for read_timeout")
 	assert.GreaterOrEqual(t, took, 200*time.Millisecond, "Send ended at the cancellation, not before")
-	assert.ErrorIs(t, s.Send(context.Background(), values(1, 50)), redis.ErrClosed, "cancelling closed the Sender")
+	require.ErrorIs(t, s.Send(context.Background(), values(1, 50)), redis.ErrClosed, "cancelling closed the Sender")
 	require.NoError(t, s.Close())
 }
