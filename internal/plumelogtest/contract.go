@@ -27,7 +27,8 @@ var levels = map[string]bool{"TRACE": true, "DEBUG": true, "INFO": true, "WARN":
 // CheckRunLog reports how raw breaks the run-log contract, or returns the decoded message:
 // one line of valid UTF-8 JSON, an object with every core key of the right JSON type, a
 // non-empty appName, appNameWithEnv = appName + "-_-" + env, dateTime in Plumelog's format,
-// a known logLevel, no repeated key, and every other key a string.
+// a known logLevel, no repeated key, every other key a string, and keys that Elasticsearch
+// accepts in one document (see IndexKeys).
 func CheckRunLog(raw []byte) (map[string]any, error) {
 	if !utf8.Valid(raw) {
 		return nil, errors.New("not valid UTF-8")
@@ -86,6 +87,10 @@ func CheckRunLog(raw []byte) (map[string]any, error) {
 	}
 	if lvl, _ := msg["logLevel"].(string); !levels[lvl] {
 		errs = append(errs, fmt.Errorf("logLevel %q is not one of TRACE DEBUG INFO WARN ERROR", lvl))
+	}
+	var keys IndexKeys
+	if err := keys.Add(msg); err != nil {
+		errs = append(errs, err)
 	}
 	for k, v := range msg {
 		if isCore(k) {

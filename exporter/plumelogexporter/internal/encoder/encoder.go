@@ -7,7 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -20,6 +19,8 @@ type Config struct {
 	ServerName string         // used when no ServerName attribute is found
 	Location   *time.Location // zone of dateTime; nil means time.Local
 	Mapping    Mapping
+	// Fields selects the extension fields; nil means DefaultFields(). It must pass Fields.Check.
+	Fields *Fields
 	// MaxContentBytes caps the content field; 0 means unlimited. Longer content keeps its first
 	// MaxContentBytes bytes (cut at a UTF-8 boundary, counted before JSON escaping) followed by
 	// a marker such as "…[truncated 1234 bytes]", so the message grows by at most the marker.
@@ -34,6 +35,7 @@ type Encoder struct {
 	loc        *time.Location
 	maxContent int
 	keys       keyTable
+	policy     policy
 
 	// seq numbers messages across all calls, so that the UI orders logs of one millisecond.
 	seq atomic.Uint64
@@ -66,6 +68,11 @@ func New(cfg Config) *Encoder {
 		keys:       newKeyTable(cfg.Mapping),
 		now:        time.Now,
 	}
+	fields := DefaultFields()
+	if cfg.Fields != nil {
+		fields = *cfg.Fields
+	}
+	e.policy = compilePolicy(fields)
 	if e.loc == nil {
 		e.loc = time.Local
 	}
@@ -145,20 +152,15 @@ func (e *Encoder) AppendRecord(dst []byte, res pcommon.Resource, scope pcommon.I
 	return e.appendRecord(dst, st, scope, lr, e.seq.Add(1))
 }
 
-// attr is a record attribute that becomes an extension field.
-type attr struct {
-	key string
-	val pcommon.Value
-}
-
 // state is the scratch space of one encoding call, pooled so that steady-state encoding
 // allocates nothing per record.
 type state struct {
 	res resourceState
 
-	ext     []attr // the current record's extension attributes, in order
+	ext     []attr // the current record's kept attributes, in order
 	seen    keySet // extension keys already written for the current record
 	shadow  []bool // resource extension fields replaced by a record attribute, by index
+	fold    []byte // the current record's fold text, unescaped
 	scratch []byte // text of a non-string body or a map/slice value before escaping
 	ends    []int  // end offset of each message in the EncodeLogs buffer
 	spans   spanOrder
@@ -171,6 +173,10 @@ type state struct {
 
 	now     time.Time
 	haveNow bool
+
+	// decisions remembers the fate of attribute keys, per side, across the calls that reuse
+	// this state: records of a service repeat the same keys.
+	decisions [numSides]map[string]decision
 }
 
 // resourceState holds what a resource contributes to each of its records, computed once.
@@ -183,6 +189,10 @@ type resourceState struct {
 	ext  []byte
 	ends []int
 	keys keySet
+	// src holds the attribute behind each field, to fold it when a record fills the message.
+	src []attr
+	// fold is the logfmt text of the resource's attributes that are folded in every message.
+	fold []byte
 }
 
 // maxPooledBytes keeps a rare huge message from pinning its buffers in the pool.
@@ -200,14 +210,16 @@ func (e *Encoder) putState(st *state) {
 	st.ext = st.ext[:0]
 	st.seen.reset()
 	st.res.keys.reset()
+	clear(st.res.src)
+	st.res.src = st.res.src[:0]
 	st.res.picks = picks{}
 	st.ends = st.ends[:0]
 	st.spans.reset()
-	if cap(st.scratch) > maxPooledBytes {
-		st.scratch = nil
+	if cap(st.scratch) > maxPooledBytes || cap(st.fold) > maxPooledBytes {
+		st.scratch, st.fold = nil, nil
 	}
-	if cap(st.res.ext) > maxPooledBytes || cap(st.res.head) > maxPooledBytes {
-		st.res.ext, st.res.head = nil, nil
+	if cap(st.res.ext) > maxPooledBytes || cap(st.res.head) > maxPooledBytes || cap(st.res.fold) > maxPooledBytes {
+		st.res.ext, st.res.head, st.res.fold = nil, nil, nil
 	}
 	e.state.Put(st)
 }
@@ -218,66 +230,6 @@ func (e *Encoder) clock(st *state) time.Time {
 		st.now, st.haveNow = e.now(), true
 	}
 	return st.now
-}
-
-// prepare computes the resource's share of its messages: mapped fields, the message head and,
-// with extensions, the pre-encoded extension fields, which most records append verbatim.
-func (e *Encoder) prepare(st *state, res pcommon.Resource, extensions bool) {
-	r := &st.res
-	r.picks = picks{}
-	r.keys.reset()
-	r.ext = r.ext[:0]
-	r.ends = r.ends[:0]
-	for k, v := range res.Attributes().All() {
-		if ki := e.keys.lookup(k); ki != nil {
-			if ki.mapped {
-				r.picks.offer(ki, v)
-			}
-			continue
-		}
-		if !extensions {
-			continue
-		}
-		k = validKey(k)
-		if !r.keys.add(k) {
-			continue
-		}
-		r.ext = appendField(r.ext, k, v, &st.scratch)
-		r.ends = append(r.ends, len(r.ext))
-	}
-	if cap(st.shadow) < len(r.ends) {
-		st.shadow = make([]bool, len(r.ends))
-	}
-	st.shadow = st.shadow[:len(r.ends)]
-	r.head = e.appendHead(r.head[:0], &picks{}, &r.picks)
-}
-
-// validKey returns k with each invalid UTF-8 byte replaced by U+FFFD, which is what a JSON
-// reader decodes from the escaped key. Duplicates are detected in this form: keys that differ
-// only in invalid bytes would otherwise arrive as the same key twice.
-func validKey(k string) string {
-	if utf8.ValidString(k) {
-		return k
-	}
-	b := make([]byte, 0, len(k)+2*utf8.UTFMax)
-	for i := 0; i < len(k); {
-		r, size := utf8.DecodeRuneInString(k[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = utf8.AppendRune(b, utf8.RuneError)
-		} else {
-			b = append(b, k[i:i+size]...)
-		}
-		i += size
-	}
-	return string(b)
-}
-
-// appendField appends `,"key":"value"`.
-func appendField(dst []byte, k string, v pcommon.Value, scratch *[]byte) []byte {
-	dst = append(dst, ',')
-	dst = appendString(dst, k)
-	dst = append(dst, ':')
-	return appendStringValue(dst, v, scratch)
 }
 
 // appendHead appends the message up to and including serverName.
@@ -311,13 +263,14 @@ func (e *Encoder) appendRecord(dst []byte, st *state, scope pcommon.Instrumentat
 	var rec picks
 	st.ext = st.ext[:0]
 	for k, v := range lr.Attributes().All() {
-		if ki := e.keys.lookup(k); ki != nil {
-			if ki.mapped {
-				rec.offer(ki, v)
-			}
+		ki := e.keys.lookup(k)
+		if ki != nil && ki.mapped {
+			rec.offer(ki, v)
 			continue
 		}
-		st.ext = append(st.ext, attr{key: validKey(k), val: v})
+		if d := st.decide(&e.policy, recordSide, k, ki != nil); d.act != actDrop {
+			st.ext = append(st.ext, attr{key: k, field: d.key, val: v})
+		}
 	}
 	res := &st.res.picks
 
@@ -367,36 +320,7 @@ func (e *Encoder) appendRecord(dst []byte, st *state, scope pcommon.Instrumentat
 		dst = append(dst, '"')
 	}
 
-	return append(st.appendExtensions(dst), '}')
-}
-
-// appendExtensions appends the record's extension fields, then the resource's that no record
-// attribute replaced.
-func (st *state) appendExtensions(dst []byte) []byte {
-	shadowed := false
-	st.seen.reset()
-	for _, a := range st.ext {
-		if !st.seen.add(a.key) {
-			continue
-		}
-		if i := st.res.keys.find(a.key); i >= 0 {
-			st.shadow[i] = true
-			shadowed = true
-		}
-		dst = appendField(dst, a.key, a.val, &st.scratch)
-	}
-	if !shadowed {
-		return append(dst, st.res.ext...)
-	}
-	start := 0
-	for i, end := range st.res.ends {
-		if !st.shadow[i] {
-			dst = append(dst, st.res.ext[start:end]...)
-		}
-		st.shadow[i] = false
-		start = end
-	}
-	return dst
+	return append(e.appendExtensions(dst, st), '}')
 }
 
 // appendDateTime appends t as "yyyy-MM-dd HH:mm:ss.SSS" in the encoder's zone.

@@ -163,24 +163,27 @@ func TestBaselineMatchesEncoder(t *testing.T) {
 }
 
 // baseline is the straightforward encoder the package is measured against: it builds each
-// message as a map[string]any and hands it to json.Marshal.
+// message as a map[string]any and hands it to json.Marshal. It applies the same field policy,
+// key by key.
 type baseline struct {
-	cfg  Config
-	skip map[string]bool
-	seq  uint64
+	cfg    Config
+	mapped map[string]bool
+	core   map[string]bool
+	policy policy
+	seq    uint64
 }
 
 func newBaseline(cfg Config) *baseline {
-	skip := map[string]bool{}
+	bl := &baseline{cfg: cfg, mapped: map[string]bool{}, core: map[string]bool{}, policy: compilePolicy(DefaultFields())}
 	for _, k := range coreKeys {
-		skip[k] = true
+		bl.core[k] = true
 	}
 	for _, keys := range DefaultMapping().lists() {
 		for _, k := range keys {
-			skip[k] = true
+			bl.mapped[k] = true
 		}
 	}
-	return &baseline{cfg: cfg, skip: skip}
+	return bl
 }
 
 func (bl *baseline) encodeLogs(ld plog.Logs) [][]byte {
@@ -232,12 +235,26 @@ func (bl *baseline) encodeLogs(ld plog.Logs) [][]byte {
 					"traceId":        hex.EncodeToString(traceID[:]),
 					"spanId":         hex.EncodeToString(spanID[:]),
 				}
-				for _, attrs := range []pcommon.Map{res, lr.Attributes()} {
-					for k, v := range attrs.All() {
-						if !bl.skip[k] {
-							msg[k] = v.AsString()
+				var folded []string
+				// The record's fields replace the resource's.
+				for _, from := range []struct {
+					side  side
+					attrs pcommon.Map
+				}{{resourceSide, res}, {recordSide, lr.Attributes()}} {
+					for k, v := range from.attrs.All() {
+						if bl.mapped[k] {
+							continue
+						}
+						switch d := bl.policy.decide(from.side, k, bl.core[k]); d.act {
+						case actField:
+							msg[d.key] = v.AsString()
+						case actFold:
+							folded = append(folded, k+"="+v.AsString())
 						}
 					}
+				}
+				if len(folded) > 0 {
+					msg[bl.policy.foldKey] = strings.Join(folded, " ")
 				}
 				b, err := json.Marshal(msg)
 				if err != nil {
