@@ -75,8 +75,10 @@ func TestFieldsGolden(t *testing.T) {
 		build func() plog.Logs
 	}{
 		{
-			name:  "java_agent_resource",
-			build: func() plog.Logs { return javaAgentRecords(newLogs(loadResource(t, "java-agent-resource.json"), "com.example.OrderService")).ld },
+			name: "java_agent_resource",
+			build: func() plog.Logs {
+				return javaAgentRecords(newLogs(loadResource(t, "java-agent-resource.json"), "com.example.OrderService")).ld
+			},
 		},
 		{
 			name: "node_sdk_resource",
