@@ -75,3 +75,16 @@ func refusedKey(k string) string {
 	}
 	return ""
 }
+
+// ExtensionKeys returns the keys of a decoded run-log message that are not core keys of the
+// contract, in order.
+func ExtensionKeys(msg map[string]any) []string {
+	var keys []string
+	for k := range msg {
+		if !isCore(k) {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return keys
+}

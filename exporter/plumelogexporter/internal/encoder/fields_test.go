@@ -34,26 +34,6 @@ func loadResource(t *testing.T, name string) map[string]any {
 	return m
 }
 
-// extensionKeys returns the keys of m that are not core keys.
-func extensionKeys(m map[string]any) []string {
-	var keys []string
-	for k := range m {
-		if !isCoreKey(k) {
-			keys = append(keys, k)
-		}
-	}
-	return keys
-}
-
-func isCoreKey(k string) bool {
-	for _, c := range coreKeys {
-		if c == k {
-			return true
-		}
-	}
-	return false
-}
-
 // javaAgentRecords are records as the OTel Java agent's log bridge emits them: a log with
 // MDC-like attributes, and an error with its exception.
 func javaAgentRecords(b *logsBuilder) *logsBuilder {
@@ -148,7 +128,7 @@ func TestFieldsGolden(t *testing.T) {
 			var ix plumelogtest.IndexKeys
 			for _, m := range checkGolden(t, tt.name, tt.cfg, tt.build()) {
 				require.NoError(t, ix.Add(m))
-				for _, k := range extensionKeys(m) {
+				for _, k := range plumelogtest.ExtensionKeys(m) {
 					assert.NotContains(t, k, ".", "extension keys never make object paths")
 				}
 			}
@@ -172,7 +152,7 @@ func TestDefaultFieldsOnSDKResources(t *testing.T) {
 		t.Run(tt.sample, func(t *testing.T) {
 			ld := newLogs(loadResource(t, tt.sample), "app").record("no record attributes").ld
 			m := checkMessage(t, newTestEncoder(Config{}).EncodeLogs(ld)[0])
-			assert.ElementsMatch(t, tt.kept, extensionKeys(m))
+			assert.ElementsMatch(t, tt.kept, plumelogtest.ExtensionKeys(m))
 		})
 	}
 }

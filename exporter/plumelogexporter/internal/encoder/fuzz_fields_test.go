@@ -98,7 +98,7 @@ func FuzzFieldPolicy(f *testing.F) {
 			for _, msg := range msgs {
 				m := checkMessage(t, msg)
 				require.NoError(t, index.Add(m), "%s", msg)
-				require.LessOrEqual(t, len(extensionKeys(m)), fields.MaxFields+1, "%s", msg)
+				require.LessOrEqual(t, len(plumelogtest.ExtensionKeys(m)), fields.MaxFields+1, "%s", msg)
 				if v, folded := m[fields.FoldKey]; folded {
 					require.NotEmpty(t, v, "a fold field is written only with something in it")
 				}
