@@ -174,9 +174,8 @@ type state struct {
 	now     time.Time
 	haveNow bool
 
-	// decisions remembers the fate of attribute keys, per side, across the calls that reuse
-	// this state: records of a service repeat the same keys.
-	decisions [numSides]map[string]decision
+	// decisions remembers the fate of attribute keys across the calls that reuse this state.
+	decisions decisionCache
 }
 
 // resourceState holds what a resource contributes to each of its records, computed once.
@@ -268,7 +267,7 @@ func (e *Encoder) appendRecord(dst []byte, st *state, scope pcommon.Instrumentat
 			rec.offer(ki, v)
 			continue
 		}
-		if d := st.decide(&e.policy, recordSide, k, ki != nil); d.act != actDrop {
+		if d := st.decisions.decide(&e.policy, recordSide, k, ki != nil); d.act != actDrop {
 			st.ext = append(st.ext, attr{key: k, field: d.key, val: v})
 		}
 	}

@@ -30,7 +30,7 @@ func (e *Encoder) prepare(st *state, res pcommon.Resource, extensions bool) {
 		if !extensions {
 			continue
 		}
-		switch d := st.decide(&e.policy, resourceSide, k, ki != nil); {
+		switch d := st.decisions.decide(&e.policy, resourceSide, k, ki != nil); {
 		case d.act == actDrop:
 		case d.act == actField && r.keys.add(d.key):
 			r.ext = appendField(r.ext, d.key, v, &st.scratch)

@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -324,5 +326,35 @@ func TestTracesCarryNoExtensionFields(t *testing.T) {
 				"serverName", "traceId", "appName", "env", "appNameWithEnv", "method", "time", "position", "positionNum",
 			}, k)
 		}
+	}
+}
+
+// TestDecisionCache checks that remembered decisions equal fresh ones, past the cache's bound
+// and through colliding slots, and that the cache keeps copies of the keys, not the request.
+func TestDecisionCache(t *testing.T) {
+	f := DefaultFields()
+	f.Record = AttributeRules{Allow: []string{"*"}, Deny: []string{"*.secret"}, Fold: []string{"id.*"}}
+	p := compilePolicy(f)
+	var c decisionCache
+	keys := []string{"", "_x", "content", "attributes", "a.secret", "id.1", "user.id", "plain"}
+	for i := range 2*maxCachedKeys + 100 {
+		keys = append(keys, "k."+strconv.Itoa(i), "id."+strconv.Itoa(i), strconv.Itoa(i)+".secret")
+	}
+	for round := range 2 {
+		for i, k := range keys {
+			if round == 1 {
+				k = keys[len(keys)-1-i]
+			}
+			core := k == "content"
+			require.Equal(t, p.decide(recordSide, k, core), c.decide(&p, recordSide, k, core), "%q", k)
+		}
+	}
+	request := []byte("user.id")
+	k := unsafe.String(&request[0], len(request))
+	d := c.decide(&p, recordSide, k, false)
+	assert.Equal(t, decision{key: "user_id", act: actField}, d)
+	for _, e := range c.recent[recordSide] {
+		assert.NotEqual(t, uintptr(unsafe.Pointer(unsafe.StringData(k))), uintptr(unsafe.Pointer(unsafe.StringData(e.key))),
+			"the cache must copy the key")
 	}
 }

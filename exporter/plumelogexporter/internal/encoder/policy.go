@@ -188,28 +188,57 @@ func (p *policy) decide(s side, k string, core bool) decision {
 // ids would otherwise grow the cache without end.
 const maxCachedKeys = 4096
 
-// decide returns p.decide(s, k, core), from the state's cache when it can. A plain key under
-// rules that keep everything needs neither.
-func (st *state) decide(p *policy, s side, k string, core bool) decision {
+// recentSlots is the size of the direct-mapped cache in front of the map of decisions.
+const recentSlots = 64
+
+// known is a remembered decision, with its own copy of the key: k may point into the received
+// request, which the cache must not keep alive.
+type known struct {
+	key string
+	d   decision
+}
+
+// decisionCache remembers decisions per side. The keys a service writes repeat on every
+// record, so most lookups hit recent, which costs a string comparison instead of a map lookup.
+type decisionCache struct {
+	recent [numSides][recentSlots]known
+	all    [numSides]map[string]known
+}
+
+// slot places k in recent by its length and three of its bytes.
+func slot(k string) int {
+	n := uint(len(k))
+	return int((n*31 + uint(k[0])*7 + uint(k[n/2])*3 + uint(k[n-1])) % recentSlots)
+}
+
+// decide returns p.decide(s, k, core), remembered when it can be. A plain key under rules
+// that keep everything needs no lookup at all.
+func (c *decisionCache) decide(p *policy, s side, k string, core bool) decision {
 	if p.rules[s].all && !core && plainKey(k) && k != p.foldKey {
 		return decision{key: k, act: actField}
 	}
-	m := st.decisions[s]
-	if d, ok := m[k]; ok {
-		return d
+	if k == "" {
+		return p.decide(s, k, core)
 	}
-	d := p.decide(s, k, core)
-	if m == nil {
-		m = make(map[string]decision)
-		st.decisions[s] = m
-	} else if len(m) >= maxCachedKeys {
-		clear(m)
+	r := &c.recent[s][slot(k)]
+	if r.key == k {
+		return r.d
 	}
-	// k may point into the received request: keep a copy, not the request.
-	k = strings.Clone(k)
-	if d.act == actField && d.key == k {
-		d.key = k
+	m := c.all[s]
+	e, ok := m[k]
+	if !ok {
+		e = known{key: strings.Clone(k), d: p.decide(s, k, core)}
+		if e.d.key == k {
+			e.d.key = e.key
+		}
+		if m == nil {
+			m = make(map[string]known)
+			c.all[s] = m
+		} else if len(m) >= maxCachedKeys {
+			clear(m)
+		}
+		m[e.key] = e
 	}
-	m[k] = d
-	return d
+	*r = e
+	return e.d
 }
