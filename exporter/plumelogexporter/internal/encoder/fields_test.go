@@ -349,12 +349,14 @@ func TestDecisionCache(t *testing.T) {
 			require.Equal(t, p.decide(recordSide, k, core), c.decide(&p, recordSide, k, core), "%q", k)
 		}
 	}
+	var fresh decisionCache
 	request := []byte("user.id")
 	k := unsafe.String(&request[0], len(request))
-	d := c.decide(&p, recordSide, k, false)
-	assert.Equal(t, decision{key: "user_id", act: actField}, d)
-	for _, e := range c.recent[recordSide] {
-		assert.NotEqual(t, uintptr(unsafe.Pointer(unsafe.StringData(k))), uintptr(unsafe.Pointer(unsafe.StringData(e.key))),
+	assert.Equal(t, decision{key: "user_id", act: actField}, fresh.decide(&p, recordSide, k, false))
+	for _, kept := range []string{fresh.recent[recordSide][slot(k)].key, fresh.all[recordSide][k].key} {
+		require.Equal(t, k, kept)
+		assert.NotEqual(t, uintptr(unsafe.Pointer(unsafe.StringData(k))), uintptr(unsafe.Pointer(unsafe.StringData(kept))),
 			"the cache must copy the key")
 	}
+}
 }
