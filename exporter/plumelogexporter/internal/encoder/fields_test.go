@@ -359,4 +359,3 @@ func TestDecisionCache(t *testing.T) {
 			"the cache must copy the key")
 	}
 }
-}
