@@ -88,10 +88,14 @@ func CheckRunLog(raw []byte) (map[string]any, error) {
 	if lvl, _ := msg["logLevel"].(string); !levels[lvl] {
 		errs = append(errs, fmt.Errorf("logLevel %q is not one of TRACE DEBUG INFO WARN ERROR", lvl))
 	}
+	return msg, errors.Join(append(errs, checkExtensions(msg))...)
+}
+
+// checkExtensions reports extension fields that are not strings, and keys that Elasticsearch
+// refuses or that conflict within the message.
+func checkExtensions(msg map[string]any) error {
 	var keys IndexKeys
-	if err := keys.Add(msg); err != nil {
-		errs = append(errs, err)
-	}
+	errs := []error{keys.Add(msg)}
 	for k, v := range msg {
 		if isCore(k) {
 			continue
@@ -100,7 +104,7 @@ func CheckRunLog(raw []byte) (map[string]any, error) {
 			errs = append(errs, fmt.Errorf("extension field %q must be a string, got %T", k, v))
 		}
 	}
-	return msg, errors.Join(errs...)
+	return errors.Join(errs...)
 }
 
 // duplicateKey returns a top-level key of the JSON object raw that appears more than once,

@@ -260,17 +260,7 @@ func (e *Encoder) appendHead(dst []byte, rec, res *picks) []byte {
 
 func (e *Encoder) appendRecord(dst []byte, st *state, scope pcommon.InstrumentationScope, lr plog.LogRecord, seq uint64) []byte {
 	var rec picks
-	st.ext = st.ext[:0]
-	for k, v := range lr.Attributes().All() {
-		ki := e.keys.lookup(k)
-		if ki != nil && ki.mapped {
-			rec.offer(ki, v)
-			continue
-		}
-		if d := st.decisions.decide(&e.policy, recordSide, k, ki != nil); d.act != actDrop {
-			st.ext = append(st.ext, attr{key: k, field: d.key, val: v})
-		}
-	}
+	e.classifyAttributes(st, lr.Attributes(), &rec)
 	res := &st.res.picks
 
 	if rec[fieldAppName].ok || rec[fieldEnv].ok || rec[fieldServerName].ok {

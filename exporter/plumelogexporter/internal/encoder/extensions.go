@@ -48,6 +48,22 @@ func (e *Encoder) prepare(st *state, res pcommon.Resource, extensions bool) {
 	r.head = e.appendHead(r.head[:0], &picks{}, &r.picks)
 }
 
+// classifyAttributes offers a record's mapped attributes to rec and collects in st.ext those that
+// become extension fields or are folded.
+func (e *Encoder) classifyAttributes(st *state, attrs pcommon.Map, rec *picks) {
+	st.ext = st.ext[:0]
+	for k, v := range attrs.All() {
+		ki := e.keys.lookup(k)
+		if ki != nil && ki.mapped {
+			rec.offer(ki, v)
+			continue
+		}
+		if d := st.decisions.decide(&e.policy, recordSide, k, ki != nil); d.act != actDrop {
+			st.ext = append(st.ext, attr{key: k, field: d.key, val: v})
+		}
+	}
+}
+
 // appendField appends `,"key":"value"`.
 func appendField(dst []byte, k string, v pcommon.Value, scratch *[]byte) []byte {
 	dst = append(dst, ',')
