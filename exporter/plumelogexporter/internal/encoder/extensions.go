@@ -80,7 +80,8 @@ func (e *Encoder) appendExtensions(dst []byte, st *state) []byte {
 	st.seen.reset()
 	st.fold = st.fold[:0]
 	n, shadowed := 0, false
-	for _, a := range st.ext {
+	for i := range st.ext {
+		a := &st.ext[i]
 		if a.field == "" || n == e.policy.maxFields || !st.seen.add(a.field) {
 			st.fold = appendPair(st.fold, a.key, a.val, &st.scratch)
 			continue
@@ -97,7 +98,9 @@ func (e *Encoder) appendExtensions(dst []byte, st *state) []byte {
 	} else {
 		dst = st.appendResourceFields(dst, e.policy.maxFields-n)
 	}
-	st.fold = appendFolded(st.fold, r.fold)
+	if len(r.fold) > 0 {
+		st.fold = appendFolded(st.fold, r.fold)
+	}
 	if len(st.fold) == 0 {
 		return dst
 	}

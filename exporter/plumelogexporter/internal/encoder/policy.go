@@ -214,15 +214,15 @@ func slot(k string) int {
 // decide returns p.decide(s, k, core), remembered when it can be. A plain key under rules
 // that keep everything needs no lookup at all.
 func (c *decisionCache) decide(p *policy, s side, k string, core bool) decision {
-	if p.rules[s].all && !core && plainKey(k) && k != p.foldKey {
-		return decision{key: k, act: actField}
-	}
 	if k == "" {
 		return p.decide(s, k, core)
 	}
 	r := &c.recent[s][slot(k)]
 	if r.key == k {
 		return r.d
+	}
+	if p.rules[s].all && !core && plainKey(k) && k != p.foldKey {
+		return decision{key: k, act: actField}
 	}
 	m := c.all[s]
 	e, ok := m[k]
