@@ -86,8 +86,8 @@ func (e *Encoder) appendExtensions(dst []byte, st *state) []byte {
 			st.fold = appendPair(st.fold, a.key, a.val, &st.scratch)
 			continue
 		}
-		if i := r.keys.find(a.field); i >= 0 {
-			st.shadow[i] = true
+		if j := r.keys.find(a.field); j >= 0 {
+			st.shadow[j] = true
 			shadowed = true
 		}
 		dst = appendField(dst, a.field, a.val, &st.scratch)
