@@ -27,12 +27,14 @@ test: lint build packages $(TELEMETRYGEN) $(JSCLIENT)/node_modules
 	  { [ -n "$$race" ] || echo "NOTICE: the tests above ran without -race" >&2; }
 	$(MAKE) fuzz
 
-# Each target gets FUZZTIME: single records, whole plog.Logs payloads, whole ptrace.Traces payloads. (FuzzBlock, which
+# Each target gets FUZZTIME: single records, whole plog.Logs payloads, the extension keys of many
+# payloads under fuzzed field policies, whole ptrace.Traces payloads. (FuzzBlock, which
 # checks the LZ4 library's blocks against the end rules of the server's decompressor, runs its
 # seeds with the unit tests; `go test -fuzz FuzzBlock` fuzzes it further.)
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzEncodeRecord$$' -fuzztime $(FUZZTIME) ./exporter/plumelogexporter/internal/encoder/
 	$(GO) test -run '^$$' -fuzz '^FuzzEncodeLogs$$' -fuzztime $(FUZZTIME) ./exporter/plumelogexporter/internal/encoder/
+	$(GO) test -run '^$$' -fuzz '^FuzzFieldPolicy$$' -fuzztime $(FUZZTIME) ./exporter/plumelogexporter/internal/encoder/
 	$(GO) test -run '^$$' -fuzz '^FuzzEncodeTraces$$' -fuzztime $(FUZZTIME) ./exporter/plumelogexporter/internal/encoder/
 
 # The built collector under a steady load against a local Redis that is drained as a Plumelog

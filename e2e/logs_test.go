@@ -66,7 +66,7 @@ func TestOTelSDKLogsArriveExactlyOnce(t *testing.T) {
 		assert.Equal(t, "com.example.Checkout", m["className"])
 		assert.Equal(t, "worker-"+strconv.Itoa(i%4), m["threadName"])
 		assert.Equal(t, "worker-"+strconv.Itoa(i%4), m["method"], "method falls back to the thread name")
-		assert.Equal(t, "u"+strconv.Itoa(i%10), m["user.id"])
+		assert.Equal(t, "u"+strconv.Itoa(i%10), m["user_id"], "user.id as an extension key without dots")
 		if i%2 == 0 {
 			assert.Equal(t, sdkTraceID.String(), m["traceId"])
 			assert.Equal(t, sdkSpanID.String(), m["spanId"])

@@ -76,6 +76,9 @@ type MessageConfig struct {
 	MaxContentSize int `mapstructure:"max_content_size"`
 	// Mapping names the attributes each Plumelog field is read from.
 	Mapping encoder.Mapping `mapstructure:"mapping"`
+	// Fields selects the other attributes that become extension fields, and folds the rest
+	// of those kept into one text field.
+	Fields encoder.Fields `mapstructure:"fields"`
 }
 
 var (
@@ -134,7 +137,7 @@ func (l ListsConfig) check() error {
 }
 
 func (m MessageConfig) check() error {
-	errs := []error{confcheck.Within("mapping", m.Mapping.Check())}
+	errs := []error{confcheck.Within("mapping", m.Mapping.Check()), confcheck.Within("fields", m.Fields.Check())}
 	add := func(key, format string, args ...any) { errs = append(errs, confcheck.Errorf(key, format, args...)) }
 	if m.AppName == "" {
 		add("app_name", "must not be empty: Plumelog rejects messages without an appName")

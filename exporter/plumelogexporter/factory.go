@@ -57,6 +57,7 @@ func createDefaultConfig() component.Config {
 			Env:      "default",
 			Timezone: "Local",
 			Mapping:  encoder.DefaultMapping(),
+			Fields:   encoder.DefaultFields(),
 		},
 		Batching: batcher.Config{
 			BatchSize:     100,

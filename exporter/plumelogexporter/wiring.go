@@ -35,6 +35,7 @@ func (m MessageConfig) encoderConfig() (encoder.Config, error) {
 		ServerName:      serverName,
 		Location:        loc,
 		Mapping:         m.Mapping,
+		Fields:          &m.Fields,
 		MaxContentBytes: m.MaxContentSize,
 	}, nil
 }

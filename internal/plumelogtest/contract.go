@@ -35,7 +35,8 @@ var levels = map[string]bool{"TRACE": true, "DEBUG": true, "INFO": true, "WARN":
 // CheckRunLog reports how raw breaks the run-log contract, or returns the decoded message:
 // one line of valid UTF-8 JSON, an object with every core key of the right JSON type, a
 // non-empty appName, appNameWithEnv = appName + "-_-" + env, dateTime in Plumelog's format,
-// a known logLevel, no repeated key, and every other key a string.
+// a known logLevel, no repeated key, every other key a string, and keys that Elasticsearch
+// accepts in one document (see IndexKeys).
 func CheckRunLog(raw []byte) (map[string]any, error) {
 	if !utf8.Valid(raw) {
 		return nil, errors.New("not valid UTF-8")
@@ -59,6 +60,8 @@ func CheckRunLog(raw []byte) (map[string]any, error) {
 	}
 	errs = append(errs, checkTypes(msg)...)
 	errs = append(errs, checkValues(msg)...)
+	var keys IndexKeys
+	errs = append(errs, keys.Add(msg))
 	return msg, errors.Join(errs...)
 }
 

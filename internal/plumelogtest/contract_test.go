@@ -1,6 +1,8 @@
 package plumelogtest
 
 import (
+	"errors"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -40,6 +42,55 @@ func TestCheckRunLogRejects(t *testing.T) {
 			require.NotEqual(t, example, raw)
 			_, err := CheckRunLog([]byte(raw))
 			assert.ErrorContains(t, err, tt.want)
+		})
+	}
+}
+
+func TestCheckRunLogRejectsKeysElasticsearchRefuses(t *testing.T) {
+	for _, key := range []string{"", " ", "_id", "_source", ".lead", "trail.", "a..b", "a. .b"} {
+		raw := strings.Replace(example, `"spanId"`, strconv.Quote(key)+`:"x","spanId"`, 1)
+		_, err := CheckRunLog([]byte(raw))
+		assert.ErrorContains(t, err, strconv.Quote(key), "key %q", key)
+	}
+	raw := strings.Replace(example, `"spanId"`, `"error":"x","error.type":"y","spanId"`, 1)
+	_, err := CheckRunLog([]byte(raw))
+	assert.ErrorContains(t, err, `"error.type" makes "error" an object`)
+}
+
+func TestIndexKeys(t *testing.T) {
+	doc := func(keys ...string) map[string]any {
+		m := map[string]any{}
+		for _, k := range keys {
+			m[k] = "v"
+		}
+		return m
+	}
+	for _, tt := range []struct {
+		name string
+		docs [][]string
+		want string // "" when every document is accepted
+	}{
+		{"flat keys", [][]string{{"error", "user"}, {"error_type", "user_id"}}, ""},
+		{"objects that agree", [][]string{{"k8s.pod.name"}, {"k8s.pod.uid", "k8s.node.name"}}, ""},
+		{"value then object", [][]string{{"error"}, {"error.type"}}, `"error.type" makes "error" an object`},
+		{"object then value", [][]string{{"error.type"}, {"error"}}, `"error" holds a value`},
+		{"deep prefix", [][]string{{"a.b"}, {"a.b.c.d"}}, `"a.b.c.d" makes "a.b" an object`},
+		{"deep object then value", [][]string{{"a.b.c"}, {"a.b"}}, `"a.b" holds a value`},
+		{"prefix without a dot is no path", [][]string{{"user"}, {"username", "user_id"}}, ""},
+		{"metadata field", [][]string{{"_id"}}, "reserved"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var ix IndexKeys
+			var errs []error
+			for _, keys := range tt.docs {
+				errs = append(errs, ix.Add(doc(keys...)))
+			}
+			err := errors.Join(errs...)
+			if tt.want == "" {
+				assert.NoError(t, err)
+			} else {
+				assert.ErrorContains(t, err, tt.want)
+			}
 		})
 	}
 }

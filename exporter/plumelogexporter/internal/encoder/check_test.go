@@ -30,6 +30,13 @@ func newTestEncoder(cfg Config) *Encoder {
 	return e
 }
 
+// keepAll is a field policy that makes every attribute a field, for tests of what the policy
+// does not decide.
+func keepAll() *Fields {
+	all := AttributeRules{Allow: []string{"*"}}
+	return &Fields{Record: all, Resource: all, MaxFields: maxFieldsLimit, FoldKey: "attributes"}
+}
+
 // checkMessage asserts the wire contract (plumelogtest.CheckRunLog) and what this encoder adds
 // to it: trace and span ids in lower-case hex. It returns the decoded message.
 func checkMessage(t testing.TB, msg []byte) map[string]any {

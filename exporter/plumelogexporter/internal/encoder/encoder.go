@@ -7,7 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -20,6 +19,8 @@ type Config struct {
 	ServerName string         // used when no ServerName attribute is found
 	Location   *time.Location // zone of dateTime; nil means time.Local
 	Mapping    Mapping
+	// Fields selects the extension fields; nil means DefaultFields(). It must pass Fields.Check.
+	Fields *Fields
 	// MaxContentBytes caps the content field; 0 means unlimited. Longer content keeps its first
 	// MaxContentBytes bytes (cut at a UTF-8 boundary, counted before JSON escaping) followed by
 	// a marker such as "…[truncated 1234 bytes]", so the message grows by at most the marker.
@@ -34,6 +35,7 @@ type Encoder struct {
 	loc        *time.Location
 	maxContent int
 	keys       keyTable
+	policy     policy
 
 	// seq numbers messages across all calls, so that the UI orders logs of one millisecond.
 	seq atomic.Uint64
@@ -66,6 +68,11 @@ func New(cfg Config) *Encoder {
 		keys:       newKeyTable(cfg.Mapping),
 		now:        time.Now,
 	}
+	fields := DefaultFields()
+	if cfg.Fields != nil {
+		fields = *cfg.Fields
+	}
+	e.policy = compilePolicy(fields)
 	if e.loc == nil {
 		e.loc = time.Local
 	}
@@ -145,34 +152,6 @@ func (e *Encoder) AppendRecord(dst []byte, res pcommon.Resource, scope pcommon.I
 	return e.appendRecord(dst, st, scope, lr, e.seq.Add(1))
 }
 
-// validKey returns k with each invalid UTF-8 byte replaced by U+FFFD, which is what a JSON
-// reader decodes from the escaped key. Duplicates are detected in this form: keys that differ
-// only in invalid bytes would otherwise arrive as the same key twice.
-func validKey(k string) string {
-	if utf8.ValidString(k) {
-		return k
-	}
-	b := make([]byte, 0, len(k)+2*utf8.UTFMax)
-	for i := 0; i < len(k); {
-		r, size := utf8.DecodeRuneInString(k[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = utf8.AppendRune(b, utf8.RuneError)
-		} else {
-			b = append(b, k[i:i+size]...)
-		}
-		i += size
-	}
-	return string(b)
-}
-
-// appendField appends `,"key":"value"`.
-func appendField(dst []byte, k string, v pcommon.Value, scratch *[]byte) []byte {
-	dst = append(dst, ',')
-	dst = appendString(dst, k)
-	dst = append(dst, ':')
-	return appendStringValue(dst, v, scratch)
-}
-
 // appendHead appends the message up to and including serverName.
 func (e *Encoder) appendHead(dst []byte, rec, res *picks) []byte {
 	app := choose(rec, res, fieldAppName).text()
@@ -202,16 +181,7 @@ func (e *Encoder) appendHead(dst []byte, rec, res *picks) []byte {
 
 func (e *Encoder) appendRecord(dst []byte, st *state, scope pcommon.InstrumentationScope, lr plog.LogRecord, seq uint64) []byte {
 	var rec picks
-	st.ext = st.ext[:0]
-	for k, v := range lr.Attributes().All() {
-		if ki := e.keys.lookup(k); ki != nil {
-			if ki.mapped {
-				rec.offer(ki, v)
-			}
-			continue
-		}
-		st.ext = append(st.ext, attr{key: validKey(k), val: v})
-	}
+	e.classifyAttributes(st, lr.Attributes(), &rec)
 	res := &st.res.picks
 
 	if rec[fieldAppName].ok || rec[fieldEnv].ok || rec[fieldServerName].ok {
@@ -220,7 +190,14 @@ func (e *Encoder) appendRecord(dst []byte, st *state, scope pcommon.Instrumentat
 		dst = append(dst, st.res.head...)
 	}
 
-	t := e.recordTime(st, lr)
+	var t time.Time
+	if ts := lr.Timestamp(); validTimestamp(ts) {
+		t = time.Unix(0, int64(ts))
+	} else if ts := lr.ObservedTimestamp(); validTimestamp(ts) {
+		t = time.Unix(0, int64(ts))
+	} else {
+		t = e.clock(st)
+	}
 	dst = append(dst, `,"dtTime":`...)
 	dst = strconv.AppendInt(dst, t.UnixMilli(), 10)
 	dst = append(dst, `,"seq":`...)
@@ -242,23 +219,6 @@ func (e *Encoder) appendRecord(dst []byte, st *state, scope pcommon.Instrumentat
 	dst = append(dst, `,"threadName":`...)
 	dst = appendString(dst, thread)
 
-	dst = appendTraceContext(dst, lr)
-	return append(st.appendExtensions(dst), '}')
-}
-
-// recordTime is when the record happened: its timestamp, else when it was observed, else now.
-func (e *Encoder) recordTime(st *state, lr plog.LogRecord) time.Time {
-	if ts := lr.Timestamp(); validTimestamp(ts) {
-		return time.Unix(0, int64(ts))
-	}
-	if ts := lr.ObservedTimestamp(); validTimestamp(ts) {
-		return time.Unix(0, int64(ts))
-	}
-	return e.clock(st)
-}
-
-// appendTraceContext appends the record's traceId and spanId, each only when it is set.
-func appendTraceContext(dst []byte, lr plog.LogRecord) []byte {
 	if id := lr.TraceID(); !id.IsEmpty() {
 		dst = append(dst, `,"traceId":"`...)
 		dst = hex.AppendEncode(dst, id[:])
@@ -269,36 +229,8 @@ func appendTraceContext(dst []byte, lr plog.LogRecord) []byte {
 		dst = hex.AppendEncode(dst, id[:])
 		dst = append(dst, '"')
 	}
-	return dst
-}
 
-// appendExtensions appends the record's extension fields, then the resource's that no record
-// attribute replaced.
-func (st *state) appendExtensions(dst []byte) []byte {
-	shadowed := false
-	st.seen.reset()
-	for _, a := range st.ext {
-		if !st.seen.add(a.key) {
-			continue
-		}
-		if i := st.res.keys.find(a.key); i >= 0 {
-			st.shadow[i] = true
-			shadowed = true
-		}
-		dst = appendField(dst, a.key, a.val, &st.scratch)
-	}
-	if !shadowed {
-		return append(dst, st.res.ext...)
-	}
-	start := 0
-	for i, end := range st.res.ends {
-		if !st.shadow[i] {
-			dst = append(dst, st.res.ext[start:end]...)
-		}
-		st.shadow[i] = false
-		start = end
-	}
-	return dst
+	return append(e.appendExtensions(dst, st), '}')
 }
 
 // appendDateTime appends t as "yyyy-MM-dd HH:mm:ss.SSS" in the encoder's zone.

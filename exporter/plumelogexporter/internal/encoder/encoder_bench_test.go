@@ -148,25 +148,28 @@ func TestBaselineMatchesEncoder(t *testing.T) {
 }
 
 // baseline is the straightforward encoder the package is measured against: it builds each
-// message as a map[string]any and hands it to json.Marshal.
+// message as a map[string]any and hands it to json.Marshal. It applies the same field policy,
+// key by key.
 type baseline struct {
 	cfg     Config
 	mapping Mapping
-	skip    map[string]bool
+	mapped  map[string]bool
+	core    map[string]bool
+	policy  policy
 	seq     uint64
 }
 
 func newBaseline(cfg Config) *baseline {
-	skip := map[string]bool{}
+	bl := &baseline{cfg: cfg, mapping: DefaultMapping(), mapped: map[string]bool{}, core: map[string]bool{}, policy: compilePolicy(DefaultFields())}
 	for _, k := range coreKeys {
-		skip[k] = true
+		bl.core[k] = true
 	}
-	for _, keys := range DefaultMapping().lists() {
+	for _, keys := range bl.mapping.lists() {
 		for _, k := range keys {
-			skip[k] = true
+			bl.mapped[k] = true
 		}
 	}
-	return &baseline{cfg: cfg, mapping: DefaultMapping(), skip: skip}
+	return bl
 }
 
 func (bl *baseline) encodeLogs(ld plog.Logs) [][]byte {
@@ -176,7 +179,9 @@ func (bl *baseline) encodeLogs(ld plog.Logs) [][]byte {
 		for _, sl := range rl.ScopeLogs().All() {
 			for _, lr := range sl.LogRecords().All() {
 				bl.seq++
-				b, err := json.Marshal(bl.message(res, sl.Scope().Name(), lr))
+				msg := bl.message(res, sl.Scope().Name(), lr)
+				bl.extensions(msg, res, lr.Attributes())
+				b, err := json.Marshal(msg)
 				if err != nil {
 					panic(err)
 				}
@@ -187,7 +192,7 @@ func (bl *baseline) encodeLogs(ld plog.Logs) [][]byte {
 	return out
 }
 
-// message builds the record's message as a map, field by field.
+// message builds the record's message as a map, core field by core field.
 func (bl *baseline) message(res pcommon.Map, scope string, lr plog.LogRecord) map[string]any {
 	m := bl.mapping
 	get := func(keys []string) string {
@@ -215,7 +220,7 @@ func (bl *baseline) message(res pcommon.Map, scope string, lr plog.LogRecord) ma
 	thread := get(m.ThreadName)
 	traceID, spanID := lr.TraceID(), lr.SpanID()
 	class, method := codeLocation(get(m.ClassName), get(m.Method), scope, thread)
-	msg := map[string]any{
+	return map[string]any{
 		"appName":        app,
 		"env":            env,
 		"appNameWithEnv": app + "-_-" + env,
@@ -231,12 +236,29 @@ func (bl *baseline) message(res pcommon.Map, scope string, lr plog.LogRecord) ma
 		"traceId":        hex.EncodeToString(traceID[:]),
 		"spanId":         hex.EncodeToString(spanID[:]),
 	}
-	for _, attrs := range []pcommon.Map{res, lr.Attributes()} {
-		for k, v := range attrs.All() {
-			if !bl.skip[k] {
-				msg[k] = v.AsString()
+}
+
+// extensions adds the attributes the field policy keeps to msg, the record's replacing the
+// resource's, and the folded ones as one text field.
+func (bl *baseline) extensions(msg map[string]any, res, rec pcommon.Map) {
+	var folded []string
+	for _, from := range []struct {
+		side  side
+		attrs pcommon.Map
+	}{{resourceSide, res}, {recordSide, rec}} {
+		for k, v := range from.attrs.All() {
+			if bl.mapped[k] {
+				continue
+			}
+			switch d := bl.policy.decide(from.side, k, bl.core[k]); d.act {
+			case actField:
+				msg[d.key] = v.AsString()
+			case actFold:
+				folded = append(folded, k+"="+v.AsString())
 			}
 		}
 	}
-	return msg
+	if len(folded) > 0 {
+		msg[bl.policy.foldKey] = strings.Join(folded, " ")
+	}
 }

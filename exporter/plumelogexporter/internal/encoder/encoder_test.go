@@ -278,6 +278,7 @@ var goldenCases = []struct {
 	},
 	{
 		name: "shadowing",
+		cfg:  Config{Fields: keepAll()},
 		build: func(testing.TB) plog.Logs {
 			res := javaResource()
 			res["region"] = "eu-west-1"
@@ -381,6 +382,7 @@ var goldenCases = []struct {
 	},
 	{
 		name: "duplicate_attribute_keys",
+		cfg:  Config{Fields: keepAll()},
 		build: func(t testing.TB) plog.Logs {
 			ld, err := (&plog.JSONUnmarshaler{}).UnmarshalLogs([]byte(`{"resourceLogs":[{
 				"resource":{"attributes":[
@@ -413,25 +415,31 @@ var goldenCases = []struct {
 
 func TestGolden(t *testing.T) {
 	for _, tt := range goldenCases {
-		t.Run(tt.name, func(t *testing.T) {
-			ld := tt.build(t)
-			msgs := newTestEncoder(tt.cfg).EncodeLogs(ld)
-			require.Len(t, msgs, ld.LogRecordCount())
-			var got bytes.Buffer
-			for _, msg := range msgs {
-				checkMessage(t, msg)
-				got.Write(msg)
-				got.WriteByte('\n')
-			}
-			path := filepath.Join("testdata", tt.name+".golden.json")
-			if *update {
-				require.NoError(t, os.WriteFile(path, got.Bytes(), 0o600))
-			}
-			want, err := os.ReadFile(path)
-			require.NoError(t, err, "run go test -update to create the golden file")
-			assert.Equal(t, string(want), got.String())
-		})
+		t.Run(tt.name, func(t *testing.T) { checkGolden(t, tt.name, tt.cfg, tt.build(t)) })
 	}
+}
+
+// checkGolden encodes ld and compares the messages, one per line, with
+// testdata/<name>.golden.json. It returns the decoded messages.
+func checkGolden(t *testing.T, name string, cfg Config, ld plog.Logs) []map[string]any {
+	t.Helper()
+	msgs := newTestEncoder(cfg).EncodeLogs(ld)
+	require.Len(t, msgs, ld.LogRecordCount())
+	var got bytes.Buffer
+	decoded := make([]map[string]any, len(msgs))
+	for i, msg := range msgs {
+		decoded[i] = checkMessage(t, msg)
+		got.Write(msg)
+		got.WriteByte('\n')
+	}
+	path := filepath.Join("testdata", name+".golden.json")
+	if *update {
+		require.NoError(t, os.WriteFile(path, got.Bytes(), 0o600))
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "run go test -update to create the golden file")
+	assert.Equal(t, string(want), got.String())
+	return decoded
 }
 
 func TestAppendRecordMatchesEncodeLogs(t *testing.T) {
@@ -533,7 +541,7 @@ func TestEncodeLogsMultipleResources(t *testing.T) {
 			sl.LogRecords().AppendEmpty().Body().SetStr(svc + "/" + scope)
 		}
 	}
-	msgs := newTestEncoder(Config{}).EncodeLogs(ld)
+	msgs := newTestEncoder(Config{Fields: keepAll()}).EncodeLogs(ld)
 	require.Len(t, msgs, 6)
 	for i, msg := range msgs {
 		m := checkMessage(t, msg)
@@ -542,7 +550,7 @@ func TestEncodeLogsMultipleResources(t *testing.T) {
 		assert.Equal(t, svc, m["appName"])
 		assert.Equal(t, svc+"/"+scope, m["content"])
 		assert.Equal(t, scope, m["className"])
-		assert.Equal(t, 1, countPrefix(m, "only."), "resource fields must not leak across resources")
+		assert.Equal(t, 1, countPrefix(m, "only_"), "resource fields must not leak across resources")
 		assert.Equal(t, json.Number(strconv.Itoa(i+1)), m["seq"])
 	}
 }
@@ -566,18 +574,19 @@ func TestManyAttributes(t *testing.T) {
 		rec["rec."+string(rune('a'+i%26))+string(rune('a'+i/26))] = i
 	}
 	rec["res.aa"] = "shadowed"
-	rec["res.ab"] = "shadowed"
+	rec["res_ab"] = "shadowed" // the same field key as res.ab
 	b := newLogs(res, "app").record("many", attrs(rec)).record("resource only")
-	msgs := newTestEncoder(Config{}).EncodeLogs(b.ld)
+	msgs := newTestEncoder(Config{Fields: keepAll()}).EncodeLogs(b.ld)
 	first := checkMessage(t, msgs[0])
 	second := checkMessage(t, msgs[1])
-	assert.Equal(t, "shadowed", first["res.aa"])
-	assert.Equal(t, "shadowed", first["res.ab"])
-	assert.Equal(t, "2", first["res.ca"])
-	assert.Equal(t, "0", second["res.aa"])
-	assert.Equal(t, 3*linearKeys, countPrefix(first, "res."))
-	assert.Equal(t, 3*linearKeys, countPrefix(first, "rec."))
-	assert.Equal(t, 3*linearKeys, countPrefix(second, "res."))
+	assert.Equal(t, "shadowed", first["res_aa"])
+	assert.Equal(t, "shadowed", first["res_ab"])
+	assert.Equal(t, "2", first["res_ca"])
+	assert.Equal(t, "0", second["res_aa"])
+	assert.Equal(t, 3*linearKeys, countPrefix(first, "res_"))
+	assert.Equal(t, 3*linearKeys, countPrefix(first, "rec_"))
+	assert.Equal(t, 3*linearKeys, countPrefix(second, "res_"))
+	assert.NotContains(t, first, "attributes", "a record field replaces a resource field, nothing is folded")
 }
 
 func TestMappingLists(t *testing.T) {
@@ -587,9 +596,9 @@ func TestMappingLists(t *testing.T) {
 		assert.Equal(t, "from-attribute", m["appName"])
 	})
 	t.Run("empty list disables the lookup", func(t *testing.T) {
-		m := checkMessage(t, newTestEncoder(Config{AppName: "cfg", Mapping: Mapping{AppName: []string{}}}).EncodeLogs(b.ld)[0])
+		m := checkMessage(t, newTestEncoder(Config{AppName: "cfg", Mapping: Mapping{AppName: []string{}}, Fields: keepAll()}).EncodeLogs(b.ld)[0])
 		assert.Equal(t, "cfg", m["appName"])
-		assert.Equal(t, "from-attribute", m["service.name"], "an unmapped key is an extension field")
+		assert.Equal(t, "from-attribute", m["service_name"], "an unmapped key is an extension field")
 	})
 }
 

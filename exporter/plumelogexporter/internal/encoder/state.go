@@ -2,24 +2,17 @@ package encoder
 
 import (
 	"time"
-
-	"go.opentelemetry.io/collector/pdata/pcommon"
 )
-
-// attr is a record attribute that becomes an extension field.
-type attr struct {
-	key string
-	val pcommon.Value
-}
 
 // state is the scratch space of one encoding call, pooled so that steady-state encoding
 // allocates nothing per record.
 type state struct {
 	res resourceState
 
-	ext     []attr // the current record's extension attributes, in order
+	ext     []attr // the current record's kept attributes, in order
 	seen    keySet // extension keys already written for the current record
 	shadow  []bool // resource extension fields replaced by a record attribute, by index
+	fold    []byte // the current record's fold text, unescaped
 	scratch []byte // text of a non-string body or a map/slice value before escaping
 	ends    []int  // end offset of each message in the EncodeLogs buffer
 	spans   spanOrder
@@ -32,6 +25,9 @@ type state struct {
 
 	now     time.Time
 	haveNow bool
+
+	// decisions remembers the fate of attribute keys across the calls that reuse this state.
+	decisions decisionCache
 }
 
 // resourceState holds what a resource contributes to each of its records, computed once.
@@ -44,6 +40,10 @@ type resourceState struct {
 	ext  []byte
 	ends []int
 	keys keySet
+	// src holds the attribute behind each field, to fold it when a record fills the message.
+	src []attr
+	// fold is the logfmt text of the resource's attributes that are folded in every message.
+	fold []byte
 }
 
 // maxPooledBytes keeps a rare huge message from pinning its buffers in the pool.
@@ -61,14 +61,16 @@ func (e *Encoder) putState(st *state) {
 	st.ext = st.ext[:0]
 	st.seen.reset()
 	st.res.keys.reset()
+	clear(st.res.src)
+	st.res.src = st.res.src[:0]
 	st.res.picks = picks{}
 	st.ends = st.ends[:0]
 	st.spans.reset()
-	if cap(st.scratch) > maxPooledBytes {
-		st.scratch = nil
+	if cap(st.scratch) > maxPooledBytes || cap(st.fold) > maxPooledBytes {
+		st.scratch, st.fold = nil, nil
 	}
-	if cap(st.res.ext) > maxPooledBytes || cap(st.res.head) > maxPooledBytes {
-		st.res.ext, st.res.head = nil, nil
+	if cap(st.res.ext) > maxPooledBytes || cap(st.res.head) > maxPooledBytes || cap(st.res.fold) > maxPooledBytes {
+		st.res.ext, st.res.head, st.res.fold = nil, nil, nil
 	}
 	e.state.Put(st)
 }
@@ -79,36 +81,4 @@ func (e *Encoder) clock(st *state) time.Time {
 		st.now, st.haveNow = e.now(), true
 	}
 	return st.now
-}
-
-// prepare computes the resource's share of its messages: mapped fields, the message head and,
-// with extensions, the pre-encoded extension fields, which most records append verbatim.
-func (e *Encoder) prepare(st *state, res pcommon.Resource, extensions bool) {
-	r := &st.res
-	r.picks = picks{}
-	r.keys.reset()
-	r.ext = r.ext[:0]
-	r.ends = r.ends[:0]
-	for k, v := range res.Attributes().All() {
-		if ki := e.keys.lookup(k); ki != nil {
-			if ki.mapped {
-				r.picks.offer(ki, v)
-			}
-			continue
-		}
-		if !extensions {
-			continue
-		}
-		k = validKey(k)
-		if !r.keys.add(k) {
-			continue
-		}
-		r.ext = appendField(r.ext, k, v, &st.scratch)
-		r.ends = append(r.ends, len(r.ext))
-	}
-	if cap(st.shadow) < len(r.ends) {
-		st.shadow = make([]bool, len(r.ends))
-	}
-	st.shadow = st.shadow[:len(r.ends)]
-	r.head = e.appendHead(r.head[:0], &picks{}, &r.picks)
 }

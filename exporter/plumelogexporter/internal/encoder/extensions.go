@@ -1,0 +1,131 @@
+package encoder
+
+import "go.opentelemetry.io/collector/pdata/pcommon"
+
+// attr is an attribute that becomes an extension field or is folded.
+type attr struct {
+	key   string // as received
+	field string // the extension key; "" for an attribute that is folded
+	val   pcommon.Value
+}
+
+// prepare computes the resource's share of its messages: mapped fields, the message head and,
+// with extensions, the pre-encoded extension fields, which most records append verbatim, and
+// the fold text of the resource's folded attributes.
+func (e *Encoder) prepare(st *state, res pcommon.Resource, extensions bool) {
+	r := &st.res
+	r.picks = picks{}
+	r.keys.reset()
+	clear(r.src)
+	r.src = r.src[:0]
+	r.ext = r.ext[:0]
+	r.ends = r.ends[:0]
+	r.fold = r.fold[:0]
+	for k, v := range res.Attributes().All() {
+		ki := e.keys.lookup(k)
+		if ki != nil && ki.mapped {
+			r.picks.offer(ki, v)
+			continue
+		}
+		if !extensions {
+			continue
+		}
+		switch d := st.decisions.decide(&e.policy, resourceSide, k, ki != nil); {
+		case d.act == actDrop:
+		case d.act == actField && r.keys.add(d.key):
+			r.ext = appendField(r.ext, d.key, v, &st.scratch)
+			r.ends = append(r.ends, len(r.ext))
+			r.src = append(r.src, attr{key: k, field: d.key, val: v})
+		default:
+			// Folded by the rules, or a second attribute for a key already taken.
+			r.fold = appendPair(r.fold, k, v, &st.scratch)
+		}
+	}
+	if cap(st.shadow) < len(r.ends) {
+		st.shadow = make([]bool, len(r.ends))
+	}
+	st.shadow = st.shadow[:len(r.ends)]
+	r.head = e.appendHead(r.head[:0], &picks{}, &r.picks)
+}
+
+// classifyAttributes offers a record's mapped attributes to rec and collects in st.ext those that
+// become extension fields or are folded.
+func (e *Encoder) classifyAttributes(st *state, attrs pcommon.Map, rec *picks) {
+	st.ext = st.ext[:0]
+	for k, v := range attrs.All() {
+		ki := e.keys.lookup(k)
+		if ki != nil && ki.mapped {
+			rec.offer(ki, v)
+			continue
+		}
+		if d := st.decisions.decide(&e.policy, recordSide, k, ki != nil); d.act != actDrop {
+			st.ext = append(st.ext, attr{key: k, field: d.key, val: v})
+		}
+	}
+}
+
+// appendField appends `,"key":"value"`.
+func appendField(dst []byte, k string, v pcommon.Value, scratch *[]byte) []byte {
+	dst = append(dst, ',')
+	dst = appendString(dst, k)
+	dst = append(dst, ':')
+	return appendStringValue(dst, v, scratch)
+}
+
+// appendExtensions appends the record's extension fields, then the resource's that no record
+// field replaced, maxFields in all, and then the fold field: the attributes past maxFields,
+// those the rules fold, and those whose key is taken or cannot be a field.
+func (e *Encoder) appendExtensions(dst []byte, st *state) []byte {
+	r := &st.res
+	st.seen.reset()
+	st.fold = st.fold[:0]
+	n, shadowed := 0, false
+	for i := range st.ext {
+		a := &st.ext[i]
+		if a.field == "" || n == e.policy.maxFields || !st.seen.add(a.field) {
+			st.fold = appendPair(st.fold, a.key, a.val, &st.scratch)
+			continue
+		}
+		if j := r.keys.find(a.field); j >= 0 {
+			st.shadow[j] = true
+			shadowed = true
+		}
+		dst = appendField(dst, a.field, a.val, &st.scratch)
+		n++
+	}
+	if !shadowed && n+len(r.ends) <= e.policy.maxFields {
+		dst = append(dst, r.ext...)
+	} else {
+		dst = st.appendResourceFields(dst, e.policy.maxFields-n)
+	}
+	if len(r.fold) > 0 {
+		st.fold = appendFolded(st.fold, r.fold)
+	}
+	if len(st.fold) == 0 {
+		return dst
+	}
+	dst = append(dst, ',')
+	dst = appendString(dst, e.policy.foldKey)
+	dst = append(dst, ':')
+	return appendString(dst, st.fold)
+}
+
+// appendResourceFields appends the resource's fields that no record field replaced, room at
+// most, and folds the others.
+func (st *state) appendResourceFields(dst []byte, room int) []byte {
+	r := &st.res
+	start := 0
+	for i, end := range r.ends {
+		switch {
+		case st.shadow[i]:
+		case room > 0:
+			dst = append(dst, r.ext[start:end]...)
+			room--
+		default:
+			st.fold = appendPair(st.fold, r.src[i].key, r.src[i].val, &st.scratch)
+		}
+		st.shadow[i] = false
+		start = end
+	}
+	return dst
+}
