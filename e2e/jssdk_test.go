@@ -76,7 +76,7 @@ func TestOpenTelemetryJavaScriptSDKTraces(t *testing.T) {
 	client := binary(t, "PLUMELOG_JSCLIENT")
 	node := testenv.Program(t, "node")
 	srv := redistest.Start(t)
-	col := startCollector(t, otelcoltest.Settings{"endpoint": srv.Addr})
+	col := startCollectorWith(t, otelcoltest.Config{Exporter: otelcoltest.Settings{"endpoint": srv.Addr}, Traces: true})
 
 	const requests = 30
 	out, err := exec.Command(node, client, col.GRPC, strconv.Itoa(requests)).Output()

@@ -119,7 +119,7 @@ func TestOTelSDKTracesAndLogs(t *testing.T) {
 	for _, compression := range []string{"none", "lz4"} {
 		t.Run(compression, func(t *testing.T) {
 			srv := redistest.Start(t)
-			col := startCollector(t, otelcoltest.Settings{"endpoint": srv.Addr, "compression": compression})
+			col := startCollectorWith(t, otelcoltest.Config{Exporter: otelcoltest.Settings{"endpoint": srv.Addr, "compression": compression}, Traces: true})
 			web, orders := newApp(t, col.GRPC, "web"), newApp(t, col.GRPC, "order-svc")
 			const requests = 50
 			for i := range requests {

@@ -92,6 +92,10 @@ func (e *signalExporter) push(ctx context.Context, msgs [][]byte) (handedBack []
 type logsExporter struct{ *signalExporter }
 
 func (e logsExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
+	if e.batcher.Refuses(ld.LogRecordCount()) {
+		// Under overload most requests are refused: refuse them before encoding them.
+		return batcher.ErrBufferFull
+	}
 	handedBack, err := e.push(ctx, e.encoder.EncodeLogs(ld))
 	if handedBack != nil {
 		// The sending queue retries only what was not delivered: resending the whole
@@ -104,6 +108,9 @@ func (e logsExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 type tracesExporter struct{ *signalExporter }
 
 func (e tracesExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
+	if e.batcher.Refuses(2 * td.SpanCount()) {
+		return batcher.ErrBufferFull
+	}
 	events, skipped := e.encoder.EncodeTraces(td)
 	if skipped > 0 {
 		e.telemetry.skippedSpans(skipped)

@@ -52,11 +52,13 @@ type Config struct {
 	// ComponentHealth makes health_check report component status, so that the exporter's
 	// recoverable errors show on it.
 	ComponentHealth bool
+	// Traces adds a traces pipeline through the same exporter beside the logs pipeline.
+	Traces bool
 }
 
 // yaml is the collector config file: an OTLP receiver on the collector's ports, the plumelog
-// exporter in a logs and a traces pipeline, health_check, and the collector's own metrics in
-// detail on its Prometheus port.
+// exporter in a logs pipeline (and a traces pipeline with cfg.Traces), health_check, and the
+// collector's own metrics in detail on its Prometheus port.
 func (c *Collector) yaml(cfg Config) ([]byte, error) {
 	extensions := map[string]any{"health_check": c.healthCheck(cfg.ComponentHealth).Nested()}
 	ids := []string{"health_check"}
@@ -65,6 +67,10 @@ func (c *Collector) yaml(cfg Config) ([]byte, error) {
 		ids = append(ids, id)
 	}
 	pipeline := map[string]any{"receivers": []string{"otlp"}, "exporters": []string{"plumelog"}}
+	pipelines := map[string]any{"logs": pipeline}
+	if cfg.Traces {
+		pipelines["traces"] = pipeline
+	}
 	return yaml.Marshal(map[string]any{
 		"extensions": extensions,
 		"receivers": map[string]any{"otlp": map[string]any{"protocols": map[string]any{
@@ -84,7 +90,7 @@ func (c *Collector) yaml(cfg Config) ([]byte, error) {
 					}}}},
 				},
 			},
-			"pipelines": map[string]any{"logs": pipeline, "traces": pipeline},
+			"pipelines": pipelines,
 		},
 	})
 }

@@ -63,7 +63,7 @@ func TestCollectorConfig(t *testing.T) {
 	service := got["service"].(map[string]any)
 	assert.Equal(t, []any{"health_check", "file_storage", "pprof"}, service["extensions"])
 	pipeline := map[string]any{"receivers": []any{"otlp"}, "exporters": []any{"plumelog"}}
-	assert.Equal(t, map[string]any{"logs": pipeline, "traces": pipeline}, service["pipelines"])
+	assert.Equal(t, map[string]any{"logs": pipeline}, service["pipelines"])
 	prometheus := service["telemetry"].(map[string]any)["metrics"].(map[string]any)["readers"].([]any)[0]
 	assert.Equal(t, map[string]any{"pull": map[string]any{"exporter": map[string]any{
 		"prometheus": map[string]any{"host": "127.0.0.1", "port": 3},

@@ -50,6 +50,19 @@ func (e *HandedBackError) Error() string {
 
 func (e *HandedBackError) Unwrap() error { return e.Cause }
 
+// Refuses reports whether an Add of records would fail at once with ErrBufferFull: the
+// buffer has no room for them and Add would not wait for it. A caller can skip encoding a
+// request that Add would refuse; Add still decides, so a stale answer costs nothing but the
+// encoding.
+func (b *Batcher) Refuses(records int) bool {
+	if b.cfg.Buffer.BlockTimeout > 0 {
+		return false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return !b.closing && (len(b.waiting) > 0 || !b.fitsLocked(records, 0))
+}
+
 // Add admits items, all or none. The Batcher keeps the slices, not copies, until they are
 // delivered or dropped; the caller must not modify them.
 //

@@ -856,3 +856,28 @@ func TestNilObserver(t *testing.T) {
 	require.ErrorIs(t, b.AddAndWait(context.Background(), records("r", 10)), errTransient)
 	require.NoError(t, shutdown(t, b))
 }
+
+// TestRefuses tells in advance the Adds that would be refused at once, so that a caller can
+// skip encoding them.
+func TestRefuses(t *testing.T) {
+	b, _ := start(t, testConfig(func(c *Config) {
+		c.BatchSize = 100
+		c.Buffer.MaxRecords = 10
+	}), &sink{})
+	assert.False(t, b.Refuses(10), "an empty buffer takes a full one")
+	assert.False(t, b.Refuses(50), "an empty buffer takes even more, alone")
+	require.NoError(t, b.Add(context.Background(), records("r", 8)))
+	assert.False(t, b.Refuses(2))
+	assert.True(t, b.Refuses(3))
+	require.ErrorIs(t, b.Add(context.Background(), records("s", 3)), ErrBufferFull, "Add agrees")
+	require.NoError(t, shutdown(t, b))
+	assert.False(t, b.Refuses(3), "after Shutdown, Add answers ErrClosed instead")
+
+	waits, _ := start(t, testConfig(func(c *Config) {
+		c.BatchSize = 100
+		c.Buffer.MaxRecords = 10
+		c.Buffer.BlockTimeout = time.Millisecond
+	}), &sink{})
+	require.NoError(t, waits.Add(context.Background(), records("r", 10)))
+	assert.False(t, waits.Refuses(5), "an Add that may wait for room is not refused at once")
+}
