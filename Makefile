@@ -12,7 +12,7 @@ PACKAGES := redis-server=redis-server redis-cli=redis-tools redis-sentinel=redis
 .PHONY: run test fuzz soak build bench generate lint packages clean
 
 run: build packages
-	scripts/run.sh $(COLLECTOR) testdata/collector-config.yaml
+	scripts/run.sh $(COLLECTOR) examples/quick-start/config.yaml
 
 test: build packages $(TELEMETRYGEN)
 	PLUMELOG_COLLECTOR=$(COLLECTOR) TELEMETRYGEN=$(TELEMETRYGEN) $(GO) test -race -count=1 -timeout 30m ./...
