@@ -19,6 +19,12 @@ func startExample(t *testing.T, path string, env []string, change func(cfg map[s
 	t.Helper()
 	cfg, err := otelcoltest.LoadConfig(filepath.Join(examplesDir, path))
 	require.NoError(t, err)
+	return startConfig(t, cfg, env, change)
+}
+
+// startConfig is startExample for a config already loaded.
+func startConfig(t *testing.T, cfg map[string]any, env []string, change func(cfg map[string]any)) *collector {
+	t.Helper()
 	if change != nil {
 		change(cfg)
 	}

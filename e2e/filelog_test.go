@@ -106,13 +106,21 @@ func startLegacyFiles(t *testing.T, srv *redistest.Server, dir, storage string) 
 		})
 }
 
-// checkJavaEntries checks that msgs are exactly the entries ids [0, n), once each, with every
-// field Plumelog's Java appender would have written.
-func checkJavaEntries(t *testing.T, msgs []map[string]any, base time.Time, n int) {
-	t.Helper()
-	require.Len(t, msgs, n)
+// origin is where a file's entries come from: appName, env and serverName.
+type origin struct{ app, env, server string }
+
+// legacyFilesOrigin is what the legacy-files example gives the entries of startLegacyFiles.
+func legacyFilesOrigin(t *testing.T) origin {
 	host, err := os.Hostname()
 	require.NoError(t, err)
+	return origin{"order-service", "staging", host}
+}
+
+// checkJavaEntries checks that msgs are exactly the entries ids [0, n), once each, with every
+// field Plumelog's Java appender would have written.
+func checkJavaEntries(t *testing.T, msgs []map[string]any, base time.Time, n int, from origin) {
+	t.Helper()
+	require.Len(t, msgs, n)
 	loc, err := time.LoadLocation(fileZone)
 	require.NoError(t, err)
 	seen := make([]bool, n)
@@ -138,9 +146,9 @@ func checkJavaEntries(t *testing.T, msgs []map[string]any, base time.Time, n int
 		assert.Equal(t, e.logger, m["className"], "entry %d", id)
 		assert.Equal(t, strconv.FormatInt(e.at.UnixMilli(), 10), fmt.Sprint(m["dtTime"]), "entry %d", id)
 		assert.Equal(t, e.at.In(loc).Format(logbackLayout), m["dateTime"], "entry %d", id)
-		assert.Equal(t, "order-service", m["appName"])
-		assert.Equal(t, "staging", m["env"], "from the resource processor")
-		assert.Equal(t, host, m["serverName"], "from resourcedetection's host.name")
+		assert.Equal(t, from.app, m["appName"])
+		assert.Equal(t, from.env, m["env"])
+		assert.Equal(t, from.server, m["serverName"])
 		for k := range m {
 			assert.Contains(t, []string{"appName", "env", "appNameWithEnv", "serverName", "dtTime", "seq",
 				"dateTime", "logLevel", "content", "className", "method", "threadName"}, k, "entry %d", id)
@@ -167,13 +175,13 @@ func TestLegacyFilesExample(t *testing.T) {
 	col := startLegacyFiles(t, srv, dir, storage)
 	appendEntries(t, path, base, 0, 1000, logbackLayout)
 	rdb := srv.Client()
-	checkJavaEntries(t, checkAll(t, waitForLen(t, rdb, "plume_log_list", 1000)), base, 1000)
+	checkJavaEntries(t, checkAll(t, waitForLen(t, rdb, "plume_log_list", 1000)), base, 1000, legacyFilesOrigin(t))
 
 	require.NoError(t, col.Stop())
 	appendEntries(t, path, base, 1000, 1200, logbackLayout)
 	require.NoError(t, col.Restart())
 	appendEntries(t, path, base, 1200, 1500, logbackLayout)
-	checkJavaEntries(t, checkAll(t, waitForLen(t, rdb, "plume_log_list", 1500)), base, 1500)
+	checkJavaEntries(t, checkAll(t, waitForLen(t, rdb, "plume_log_list", 1500)), base, 1500, legacyFilesOrigin(t))
 }
 
 // TestLegacyFilesLog4j2Patterns checks the example's parsing of log4j2's timestamp formats
@@ -189,5 +197,26 @@ func TestLegacyFilesLog4j2Patterns(t *testing.T) {
 	for i, layout := range []string{logbackLayout, log4j2Layout, log4j2ISO8601Layout} {
 		appendEntries(t, filepath.Join(dir, fmt.Sprintf("app-%d.log", i)), base, i*20, i*20+20, layout)
 	}
-	checkJavaEntries(t, checkAll(t, waitForLen(t, srv.Client(), "plume_log_list", 60)), base, 60)
+	checkJavaEntries(t, checkAll(t, waitForLen(t, srv.Client(), "plume_log_list", 60)), base, 60, legacyFilesOrigin(t))
+}
+
+// TestKubernetesAgentConfig runs the DaemonSet's config from its ConfigMap: the directory a
+// file is in names the service, the node's name is the serverName.
+func TestKubernetesAgentConfig(t *testing.T) {
+	srv := redistest.Start(t)
+	dir := t.TempDir()
+	cfg := configMapConfig(t, "kubernetes/daemonset.yaml")
+	startConfig(t, cfg, []string{"PLUMELOG_REDIS_PASSWORD=", "K8S_NODE_NAME=node-7", "LOG_TIMEZONE=" + fileZone},
+		func(cfg map[string]any) {
+			otelcoltest.Set(cfg, "receivers::file_log::include", []any{filepath.Join(dir, "apps", "*", "*.log")})
+			otelcoltest.Set(cfg, "extensions::file_storage::directory", t.TempDir())
+			otelcoltest.Set(cfg, "exporters::plumelog::endpoint", srv.Addr)
+		})
+	loc, err := time.LoadLocation(fileZone)
+	require.NoError(t, err)
+	base := time.Date(2025, 3, 4, 5, 6, 7, 8_000_000, loc)
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "apps", "billing"), 0o755))
+	appendEntries(t, filepath.Join(dir, "apps", "billing", "billing.log"), base, 0, 30, logbackLayout)
+	checkJavaEntries(t, checkAll(t, waitForLen(t, srv.Client(), "plume_log_list", 30)), base, 30,
+		origin{"billing", "default", "node-7"})
 }
