@@ -5,17 +5,23 @@ BIN := $(CURDIR)/bin
 OCB := $(BIN)/builder
 TELEMETRYGEN := $(BIN)/telemetrygen
 COLLECTOR := $(CURDIR)/build/otelcol-plumelog/otelcol-plumelog
+NFPM := $(BIN)/nfpm
+VERSION := $(shell sed -n 's/^  version: //p' builder-config.yaml)
+ARCH := $(shell $(GO) env GOARCH)
+PACKAGE_DIR := $(CURDIR)/build/packages
 FUZZTIME ?= 15s
 DURATION ?= 5m
 PACKAGES := redis-server=redis-server redis-cli=redis-tools redis-sentinel=redis-sentinel python3:lz4.block=python3-lz4
 
-.PHONY: run test fuzz soak build bench generate lint packages clean
+.PHONY: run test fuzz soak build package bench generate lint packages clean
 
 run: build packages
 	scripts/run.sh $(COLLECTOR) examples/quick-start/config.yaml
 
-test: build packages $(TELEMETRYGEN)
-	PLUMELOG_COLLECTOR=$(COLLECTOR) TELEMETRYGEN=$(TELEMETRYGEN) $(GO) test -race -count=1 -timeout 30m ./...
+test: build package packages $(TELEMETRYGEN)
+	scripts/ensure-packages.sh dpkg-deb=dpkg rpm=rpm systemd-analyze=systemd promtool=prometheus
+	PLUMELOG_COLLECTOR=$(COLLECTOR) TELEMETRYGEN=$(TELEMETRYGEN) PLUMELOG_PACKAGES=$(PACKAGE_DIR) \
+	  $(GO) test -race -count=1 -timeout 30m ./...
 	$(MAKE) fuzz
 
 # Each target gets FUZZTIME: single records, then whole plog.Logs payloads. (FuzzBlock, which
@@ -33,6 +39,13 @@ soak: build packages
 build: $(OCB)
 	mkdir -p build
 	$(OCB) --config builder-config.yaml
+
+# The .deb and .rpm of the binary, with its systemd unit and default config (packaging/).
+package: build $(NFPM)
+	rm -rf $(PACKAGE_DIR) && mkdir -p $(PACKAGE_DIR)
+	for p in deb rpm; do \
+	  VERSION=$(VERSION) ARCH=$(ARCH) $(NFPM) package --config packaging/nfpm.yaml --packager $$p --target $(PACKAGE_DIR)/ || exit 1; \
+	done
 
 # Micro-benchmarks, then the exporter against a real redis-server: latency at paced loads per
 # batching mode and saturation throughput next to redis-benchmark (results.md), memory under
@@ -60,6 +73,9 @@ packages:
 
 $(OCB):
 	GOBIN=$(BIN) $(GO) install go.opentelemetry.io/collector/cmd/builder@v0.165.0
+
+$(NFPM): internal/tools/go.mod
+	cd internal/tools && GOBIN=$(BIN) $(GO) install github.com/goreleaser/nfpm/v2/cmd/nfpm
 
 $(TELEMETRYGEN):
 	GOBIN=$(BIN) $(GO) install github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen@v0.161.0
