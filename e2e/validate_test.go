@@ -18,8 +18,9 @@ import (
 	"github.com/plumelog-otel/otelcol-plumelog/internal/otelcoltest"
 )
 
-// configDirs hold every collector config the project ships, relative to this package.
-var configDirs = []string{"../examples", "../testdata", "../packaging"}
+// configDirs hold every collector config the project ships, relative to this package (the
+// packages' default config is the one collector config among packaging's files).
+var configDirs = []string{"../examples", "../testdata", "../packaging/config.yaml"}
 
 // exampleEnv are the environment variables the configs read without a default.
 var exampleEnv = []string{"PLUMELOG_REDIS_PASSWORD=secret", "K8S_NODE_NAME=node-1"}
