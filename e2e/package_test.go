@@ -16,7 +16,7 @@ import (
 )
 
 const (
-	unitPath = "/lib/systemd/system/otelcol-plumelog.service"
+	unitPath = "/usr/lib/systemd/system/otelcol-plumelog.service"
 	envPath  = "/etc/otelcol-plumelog/otelcol-plumelog.env"
 	confPath = "/etc/otelcol-plumelog/config.yaml"
 )
