@@ -115,6 +115,7 @@ func verifyUnit(t *testing.T, root string) {
 	targets, err := filepath.Glob("/lib/systemd/system/*.target")
 	require.NoError(t, err)
 	require.NotEmpty(t, targets)
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "lib/systemd/system"), 0o755))
 	for _, target := range targets {
 		if dst := filepath.Join(root, target); !fileExists(dst) {
 			link, err := os.Readlink(target)
