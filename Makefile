@@ -6,6 +6,10 @@ OCB := $(BIN)/builder
 TELEMETRYGEN := $(BIN)/telemetrygen
 GOLANGCI_LINT := $(BIN)/golangci-lint
 COLLECTOR := $(CURDIR)/build/otelcol-plumelog/otelcol-plumelog
+NFPM := $(BIN)/nfpm
+VERSION := $(shell sed -n 's/^  version: //p' builder-config.yaml)
+ARCH := $(shell $(GO) env GOARCH)
+PACKAGE_DIR := $(CURDIR)/build/packages
 FUZZTIME ?= 15s
 DURATION ?= 5m
 # Go fetches modules over HTTPS, which a minimal Debian cannot verify without its CA certificates.
@@ -14,16 +18,17 @@ PACKAGES := $(CERTS) redis-server=redis-server redis-cli=redis-tools redis-senti
 # The OTel JavaScript SDK client of the end-to-end tests, installed from its lockfile.
 JSCLIENT := $(CURDIR)/e2e/jsclient
 
-.PHONY: run test fuzz soak build bench generate lint check-generated packages fresh-check clean
+.PHONY: run test fuzz soak build package bench generate lint check-generated packages fresh-check clean
 
 run: build packages
-	scripts/run.sh $(COLLECTOR) testdata/collector-config.yaml
+	scripts/run.sh $(COLLECTOR) examples/quick-start/config.yaml
 
 # -race once gcc and the C headers are there (race-flag.sh installs them), else a notice (an error with CI=true).
-test: lint build packages $(TELEMETRYGEN) $(JSCLIENT)/node_modules
+test: lint build package packages $(TELEMETRYGEN) $(JSCLIENT)/node_modules
+	scripts/ensure-packages.sh dpkg-deb=dpkg rpm=rpm systemd-analyze=systemd promtool=prometheus
 	race=$$(GO=$(GO) scripts/race-flag.sh) && \
 	  PLUMELOG_COLLECTOR=$(COLLECTOR) TELEMETRYGEN=$(TELEMETRYGEN) PLUMELOG_JSCLIENT=$(JSCLIENT)/client.js \
-	  $(GO) test $$race -count=1 -timeout 30m ./... && \
+	  PLUMELOG_PACKAGES=$(PACKAGE_DIR) $(GO) test $$race -count=1 -timeout 30m ./... && \
 	  { [ -n "$$race" ] || echo "NOTICE: the tests above ran without -race" >&2; }
 	$(MAKE) fuzz
 
@@ -45,6 +50,13 @@ soak: build packages
 build: $(OCB)
 	mkdir -p build
 	$(OCB) --config builder-config.yaml
+
+# The .deb and .rpm of the binary, with its systemd unit and default config (packaging/).
+package: build $(NFPM)
+	rm -rf $(PACKAGE_DIR) && mkdir -p $(PACKAGE_DIR)
+	for p in deb rpm; do \
+	  VERSION=$(VERSION) ARCH=$(ARCH) $(NFPM) package --config packaging/nfpm.yaml --packager $$p --target $(PACKAGE_DIR)/ || exit 1; \
+	done
 
 # Micro-benchmarks, then the exporter against a real redis-server: latency at paced loads per
 # batching mode and saturation throughput next to redis-benchmark (results.md), memory under
@@ -87,6 +99,10 @@ $(JSCLIENT)/node_modules: $(JSCLIENT)/package-lock.json | packages
 $(GOLANGCI_LINT): internal/tools/golangci-lint.mod
 	scripts/ensure-packages.sh $(CERTS)
 	cd internal/tools && $(GO) build -modfile=golangci-lint.mod -o $(GOLANGCI_LINT) github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+
+$(NFPM): internal/tools/go.mod
+	scripts/ensure-packages.sh $(CERTS)
+	cd internal/tools && GOBIN=$(BIN) $(GO) install github.com/goreleaser/nfpm/v2/cmd/nfpm
 
 $(TELEMETRYGEN):
 	scripts/ensure-packages.sh $(CERTS)

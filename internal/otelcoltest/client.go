@@ -38,6 +38,12 @@ func (c *capture) OnEmit(_ context.Context, r *sdklog.Record) error {
 // through collector restarts, as an SDK in production does; without, it fails at the first
 // refusal.
 func NewClient(endpoint string, retry bool) (*Client, error) {
+	return NewClientWithResource(endpoint, retry,
+		attribute.String("service.name", "soak"), attribute.String("host.name", "soak-host"))
+}
+
+// NewClientWithResource is NewClient for an application whose resource has the attributes res.
+func NewClientWithResource(endpoint string, retry bool, res ...attribute.KeyValue) (*Client, error) {
 	rc := otlploggrpc.RetryConfig{Enabled: false}
 	if retry {
 		rc = otlploggrpc.RetryConfig{Enabled: true, InitialInterval: 50 * time.Millisecond, MaxInterval: time.Second, MaxElapsedTime: 2 * time.Minute}
@@ -49,8 +55,7 @@ func NewClient(endpoint string, retry bool) (*Client, error) {
 	}
 	c := &Client{exp: exp}
 	provider := sdklog.NewLoggerProvider(
-		sdklog.WithResource(resource.NewSchemaless(
-			attribute.String("service.name", "soak"), attribute.String("host.name", "soak-host"))),
+		sdklog.WithResource(resource.NewSchemaless(res...)),
 		sdklog.WithProcessor(&c.emitted),
 	)
 	c.logger = provider.Logger("com.example.Soak")

@@ -38,6 +38,7 @@ type Collector struct {
 	healthAddr string
 	bin        string
 	args       []string
+	env        []string // added to the test's environment
 	cmd        *exec.Cmd
 	output     syncBuffer
 	exit       *exit
@@ -96,6 +97,7 @@ func Start(bin, dir string, cfg Config) (*Collector, error) {
 // start runs the binary and waits until it is healthy.
 func (c *Collector) start() error {
 	cmd := exec.Command(c.bin, c.args...)
+	cmd.Env = append(os.Environ(), c.env...)
 	cmd.Stdout, cmd.Stderr = &c.output, &c.output
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting %s: %w", c.bin, err)
