@@ -11,7 +11,7 @@ PACKAGES := redis-server=redis-server redis-cli=redis-tools redis-sentinel=redis
 # The OTel JavaScript SDK client of the end-to-end tests, installed from its lockfile.
 JSCLIENT := $(CURDIR)/e2e/jsclient
 
-.PHONY: run test fuzz soak build bench generate lint packages clean
+.PHONY: run test fuzz soak build bench bench-pipeline generate lint packages clean
 
 run: build packages
 	scripts/run.sh $(COLLECTOR) testdata/collector-config.yaml
@@ -39,7 +39,8 @@ build: $(OCB)
 
 # Micro-benchmarks, then the exporter against a real redis-server: latency at paced loads per
 # batching mode and saturation throughput next to redis-benchmark (results.md), memory under
-# overload in a process of its own (overload.md), and the latency plot in docs/.
+# overload in a process of its own (overload.md), the latency plot in docs/, and last the
+# pipeline benchmark.
 LOADBENCH := $(CURDIR)/.tmp/loadbench
 bench: packages
 	scripts/ensure-packages.sh redis-benchmark=redis-tools /usr/bin/time=time
@@ -50,6 +51,15 @@ bench: packages
 	cd internal/tools && $(GO) run ./batcherplot -in $(LOADBENCH)/results.json -out $(CURDIR)/docs/batcher-latency.png
 	@cat $(LOADBENCH)/results.md $(LOADBENCH)/overload.md
 	@grep 'Maximum resident set size' $(LOADBENCH)/overload-time.txt
+	$(MAKE) bench-pipeline
+
+# The built collector with the plumelog exporter and with the debug exporter under the same
+# OTLP load: CPU per record, throughput, Redis CPU per record (.tmp/pipelinebench/results.md).
+# BASELINE=<git ref> builds that ref too and measures both binaries side by side.
+BASELINE ?=
+ROUNDS ?= 5
+bench-pipeline: packages
+	$(GO) run ./internal/pipelinebench -rounds $(ROUNDS) -out $(CURDIR)/.tmp/pipelinebench $(if $(BASELINE),-baseline $(BASELINE))
 
 generate:
 	$(GO) generate ./...

@@ -1,5 +1,7 @@
 // Package otelcoltest runs the built otelcol-plumelog binary on free loopback ports and sends
-// it numbered log records with the OTel Go SDK, for the end-to-end tests and the soak tool.
+// it numbered log records with the OTel Go SDK, for the end-to-end tests, the soak tool and
+// the pipeline benchmark; the tools, which run outside `go test`, start their redis-server
+// with it too.
 package otelcoltest // import "github.com/plumelog-otel/otelcol-plumelog/internal/otelcoltest"
 
 import (
@@ -29,6 +31,11 @@ type Config struct {
 	// (nested maps for nested keys). They go to a config file of their own, which the
 	// collector merges over the main one.
 	ExporterSettings map[string]any
+	// Overrides is more collector configuration keyed by its YAML keys from the top (nested
+	// maps, e.g. service → telemetry → logs → level), in a file of its own that the collector
+	// merges over the others: maps merge, a list replaces the list it meets, so
+	// `service::pipelines::logs::exporters: [debug]` takes the plumelog exporter out.
+	Overrides map[string]any
 	// Extensions are more extensions, indented under `extensions:`, and ExtensionIDs the
 	// names the service enables.
 	Extensions   string
@@ -152,8 +159,16 @@ service:
 		return nil, err
 	}
 	c.args = append(c.args, "--config", path)
-	if err := c.addExporterSettings(dir, cfg.ExporterSettings); err != nil {
-		return nil, err
+	if cfg.ExporterSettings != nil {
+		settings := map[string]any{"exporters": map[string]any{"plumelog": cfg.ExporterSettings}}
+		if err := c.addConfigFile(filepath.Join(dir, "exporter.yaml"), settings); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Overrides != nil {
+		if err := c.addConfigFile(filepath.Join(dir, "overrides.yaml"), cfg.Overrides); err != nil {
+			return nil, err
+		}
 	}
 	if err := c.start(); err != nil {
 		return nil, err
@@ -161,19 +176,15 @@ service:
 	return c, nil
 }
 
-// addExporterSettings writes a config file that holds only the plumelog exporter's settings,
-// if there are any, for the collector to merge over the main one.
-func (c *Collector) addExporterSettings(dir string, settings map[string]any) error {
-	if settings == nil {
-		return nil
-	}
-	data, err := yaml.Marshal(map[string]any{"exporters": map[string]any{"plumelog": settings}})
+// addConfigFile writes data as YAML to path, a config file the collector merges over the ones
+// before it.
+func (c *Collector) addConfigFile(path string, data map[string]any) error {
+	text, err := yaml.Marshal(data)
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(dir, "exporter.yaml")
 	c.args = append(c.args, "--config", path)
-	return os.WriteFile(path, data, 0o600)
+	return os.WriteFile(path, text, 0o600)
 }
 
 // start runs the binary and waits until it is healthy.

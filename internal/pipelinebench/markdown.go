@@ -1,0 +1,78 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// markdown renders the summary table, then every run in the order it ran.
+func (rep report) markdown() string {
+	var b strings.Builder
+	s := rep.Settings
+	fmt.Fprintf(&b, "Pipeline benchmark: OTLP/gRPC requests of %d records from %d concurrent senders, %s records per run after %s for warm-up; "+
+		"%d rounds, each running every configuration once (alternating order); median (min–max) of the rounds, %d CPUs, %s in all.\n\n",
+		s.Batch, s.Senders, thousands(float64(s.Records)), thousands(float64(s.Warmup)), s.Rounds, s.CPUs,
+		(time.Duration(s.Seconds) * time.Second).Round(time.Second))
+	b.WriteString("| |")
+	for _, bin := range rep.Binaries {
+		fmt.Fprintf(&b, " %s (%s) |", bin.Name, bin.Rev)
+	}
+	hasRatio := len(rep.Rows) > 0 && rep.Rows[0].CurrentToBaseline != nil
+	if hasRatio {
+		b.WriteString(" current ÷ baseline |")
+	}
+	b.WriteString("\n|---|" + strings.Repeat("---:|", len(rep.Binaries)))
+	if hasRatio {
+		b.WriteString("---:|")
+	}
+	b.WriteString("\n")
+	for _, r := range rep.Rows {
+		label := r.Label
+		if r.Unit != "×" {
+			label = fmt.Sprintf("%s (%s)", r.Label, r.Unit)
+		}
+		if r.strong {
+			label = "**" + label + "**"
+		}
+		b.WriteString("| " + label + " |")
+		for _, bin := range rep.Binaries {
+			b.WriteString(" " + formatStat(r.Values[bin.Name], r.Unit) + " |")
+		}
+		if r.CurrentToBaseline != nil {
+			b.WriteString(" " + formatStat(*r.CurrentToBaseline, "×") + " |")
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("\n" + rep.runsTable())
+	return b.String()
+}
+
+func (rep report) runsTable() string {
+	var b strings.Builder
+	b.WriteString("| round | binary | configuration | seconds | collector CPU (µs/record) | records/s | Redis CPU (µs/record) | refused requests |\n")
+	b.WriteString("|---:|---|---|---:|---:|---:|---:|---:|\n")
+	names := map[string]string{}
+	for _, v := range variants {
+		names[v.Key] = v.Name
+	}
+	for _, r := range rep.Runs {
+		fmt.Fprintf(&b, "| %d | %s | %s | %.2f | %.2f | %s | %.2f | %d |\n", r.Round, r.Binary, names[r.Variant],
+			r.Seconds, r.collectorMicros(), thousands(r.perSecond()), r.redisMicros(), r.Refused)
+	}
+	return b.String()
+}
+
+func formatStat(s stat, unit string) string {
+	f := func(v float64) string {
+		switch unit {
+		case "records/s", "per run":
+			return thousands(v)
+		case "×":
+			return fmt.Sprintf("%.2f×", v)
+		default:
+			return fmt.Sprintf("%.2f", v)
+		}
+	}
+	return fmt.Sprintf("%s (%s–%s)", f(s.Median), f(s.Min), f(s.Max))
+}
