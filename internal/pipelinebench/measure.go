@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/plumelog-otel/otelcol-plumelog/internal/otelcoltest"
@@ -12,7 +14,7 @@ import (
 // the CPU time of the collector and of redis-server, and then checks that every record
 // accepted was delivered exactly once.
 func measure(ctx context.Context, bin binary, v variant, round int, o options) (runResult, error) {
-	s, err := startStack(bin.Path, v, o)
+	s, err := startStackRetrying(bin.Path, v, o)
 	if err != nil {
 		return runResult{}, err
 	}
@@ -50,6 +52,21 @@ func measure(ctx context.Context, bin binary, v variant, round int, o options) (
 	res.CollectorCPU = (col1 - col0).Seconds()
 	res.RedisCPU = (redis1 - redis0).Seconds()
 	return res, s.checkAccounting(ctx, v, warm+res.Records, int(warmRefused+res.Refused)*o.batch)
+}
+
+// startStackRetrying starts the stack, trying again when a start fails: the free ports the
+// stack picks can be taken by another process before it binds them.
+func startStackRetrying(bin string, v variant, o options) (*stack, error) {
+	var errs []error
+	for range 3 {
+		s, err := startStack(bin, v, o)
+		if err == nil {
+			return s, nil
+		}
+		errs = append(errs, err)
+		fmt.Fprintf(os.Stderr, "pipelinebench: starting again: %v\n", err)
+	}
+	return nil, errors.Join(errs...)
 }
 
 func (s *stack) cpu() (collector, redis time.Duration, err error) {
