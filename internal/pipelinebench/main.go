@@ -105,16 +105,17 @@ func buildOrUse(root, out, collector string) (binary, error) {
 	return buildCurrent(root, out)
 }
 
-// runRounds runs every configuration once per round. Odd rounds take them in reverse order, so
-// that no binary or variant always runs first, or always right after another.
+// runRounds runs every configuration once per round, the binaries of a variant one after the
+// other, so that they are compared under the same load of the machine. Odd rounds take the
+// configurations in reverse order, so that none always runs first or right after another.
 func runRounds(ctx context.Context, bins []binary, o options) ([]runResult, error) {
 	type config struct {
 		bin binary
 		v   variant
 	}
 	var configs []config
-	for _, b := range bins {
-		for _, v := range variants {
+	for _, v := range variants {
+		for _, b := range bins {
 			configs = append(configs, config{b, v})
 		}
 	}

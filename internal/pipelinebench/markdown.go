@@ -18,7 +18,7 @@ func (rep report) markdown() string {
 	for _, bin := range rep.Binaries {
 		fmt.Fprintf(&b, " %s (%s) |", bin.Name, bin.Rev)
 	}
-	hasRatio := len(rep.Rows) > 0 && rep.Rows[0].CurrentToBaseline != nil
+	hasRatio := len(rep.Binaries) > 1
 	if hasRatio {
 		b.WriteString(" current ÷ baseline |")
 	}
@@ -39,8 +39,11 @@ func (rep report) markdown() string {
 		for _, bin := range rep.Binaries {
 			b.WriteString(" " + formatStat(r.Values[bin.Name], r.Unit) + " |")
 		}
-		if r.CurrentToBaseline != nil {
+		switch {
+		case r.CurrentToBaseline != nil:
 			b.WriteString(" " + formatStat(*r.CurrentToBaseline, "×") + " |")
+		case hasRatio:
+			b.WriteString(" – |")
 		}
 		b.WriteString("\n")
 	}

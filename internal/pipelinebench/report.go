@@ -123,14 +123,16 @@ func metricRow(m metric, bins []binary, byRound map[string][]map[string]runResul
 		}
 		r.Values[b.Name] = statOf(values[b.Name])
 	}
-	if base, ok := values["baseline"]; ok {
-		ratios := make([]float64, rounds)
-		for i := range ratios {
-			ratios[i] = values["current"][i] / base[i]
-		}
-		s := statOf(ratios)
-		r.CurrentToBaseline = &s
+	base, ok := values["baseline"]
+	if !ok || slices.Contains(base, 0) {
+		return r
 	}
+	ratios := make([]float64, rounds)
+	for i := range ratios {
+		ratios[i] = values["current"][i] / base[i]
+	}
+	s := statOf(ratios)
+	r.CurrentToBaseline = &s
 	return r
 }
 
@@ -138,14 +140,14 @@ func (rep report) write(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
+	if err := os.WriteFile(filepath.Join(dir, "results.md"), []byte(rep.markdown()), 0o644); err != nil {
+		return err
+	}
 	data, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "results.json"), append(data, '\n'), 0o644); err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, "results.md"), []byte(rep.markdown()), 0o644)
+	return os.WriteFile(filepath.Join(dir, "results.json"), append(data, '\n'), 0o644)
 }
 
 func thousands(v float64) string {
