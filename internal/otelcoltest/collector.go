@@ -159,16 +159,8 @@ service:
 		return nil, err
 	}
 	c.args = append(c.args, "--config", path)
-	if cfg.ExporterSettings != nil {
-		settings := map[string]any{"exporters": map[string]any{"plumelog": cfg.ExporterSettings}}
-		if err := c.addConfigFile(filepath.Join(dir, "exporter.yaml"), settings); err != nil {
-			return nil, err
-		}
-	}
-	if cfg.Overrides != nil {
-		if err := c.addConfigFile(filepath.Join(dir, "overrides.yaml"), cfg.Overrides); err != nil {
-			return nil, err
-		}
+	if err := c.addConfigFiles(dir, cfg); err != nil {
+		return nil, err
 	}
 	if err := c.start(); err != nil {
 		return nil, err
@@ -176,8 +168,21 @@ service:
 	return c, nil
 }
 
-// addConfigFile writes data as YAML to path, a config file the collector merges over the ones
-// before it.
+// addConfigFiles writes the exporter's settings and the overrides, if there are any, to config
+// files of their own for the collector to merge over the main one, in this order.
+func (c *Collector) addConfigFiles(dir string, cfg Config) error {
+	if cfg.ExporterSettings != nil {
+		settings := map[string]any{"exporters": map[string]any{"plumelog": cfg.ExporterSettings}}
+		if err := c.addConfigFile(filepath.Join(dir, "exporter.yaml"), settings); err != nil {
+			return err
+		}
+	}
+	if cfg.Overrides == nil {
+		return nil
+	}
+	return c.addConfigFile(filepath.Join(dir, "overrides.yaml"), cfg.Overrides)
+}
+
 func (c *Collector) addConfigFile(path string, data map[string]any) error {
 	text, err := yaml.Marshal(data)
 	if err != nil {

@@ -11,9 +11,10 @@ func (rep report) markdown() string {
 	var b strings.Builder
 	s := rep.Settings
 	fmt.Fprintf(&b, "Pipeline benchmark: OTLP/gRPC requests of %d records from %d concurrent senders, %s records per run after %s for warm-up; "+
-		"%d rounds, each running every configuration once (alternating order); median (min–max) of the rounds, %d CPUs, %s in all.\n\n",
+		"%d rounds, each running every configuration once (alternating order); median (min–max) of the rounds. "+
+		"%d CPUs, one-minute load average %s at the ends of the runs, %s in all.\n\n",
 		s.Batch, s.Senders, thousands(float64(s.Records)), thousands(float64(s.Warmup)), s.Rounds, s.CPUs,
-		(time.Duration(s.Seconds) * time.Second).Round(time.Second))
+		rep.loadAverages(), (time.Duration(s.Seconds) * time.Second).Round(time.Second))
 	b.WriteString("| |")
 	for _, bin := range rep.Binaries {
 		fmt.Fprintf(&b, " %s (%s) |", bin.Name, bin.Rev)
@@ -41,7 +42,7 @@ func (rep report) markdown() string {
 		}
 		switch {
 		case r.CurrentToBaseline != nil:
-			b.WriteString(" " + formatStat(*r.CurrentToBaseline, "×") + " |")
+			fmt.Fprintf(&b, " %.2f× |", *r.CurrentToBaseline)
 		case hasRatio:
 			b.WriteString(" – |")
 		}
@@ -53,15 +54,15 @@ func (rep report) markdown() string {
 
 func (rep report) runsTable() string {
 	var b strings.Builder
-	b.WriteString("| round | binary | configuration | seconds | collector CPU (µs/record) | records/s | Redis CPU (µs/record) | refused requests |\n")
-	b.WriteString("|---:|---|---|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| round | binary | configuration | seconds | collector CPU (µs/record) | records/s | Redis CPU (µs/record) | refused requests | load average |\n")
+	b.WriteString("|---:|---|---|---:|---:|---:|---:|---:|---:|\n")
 	names := map[string]string{}
 	for _, v := range variants {
 		names[v.Key] = v.Name
 	}
 	for _, r := range rep.Runs {
-		fmt.Fprintf(&b, "| %d | %s | %s | %.2f | %.2f | %s | %.2f | %d |\n", r.Round, r.Binary, names[r.Variant],
-			r.Seconds, r.collectorMicros(), thousands(r.perSecond()), r.redisMicros(), r.Refused)
+		fmt.Fprintf(&b, "| %d | %s | %s | %.2f | %.2f | %s | %.2f | %d | %.1f |\n", r.Round, r.Binary, names[r.Variant],
+			r.Seconds, r.collectorMicros(), thousands(r.perSecond()), r.redisMicros(), r.Refused, r.LoadAverage)
 	}
 	return b.String()
 }
@@ -78,4 +79,16 @@ func formatStat(s stat, unit string) string {
 		}
 	}
 	return fmt.Sprintf("%s (%s–%s)", f(s.Median), f(s.Min), f(s.Max))
+}
+
+func (rep report) loadAverages() string {
+	var loads []float64
+	for _, r := range rep.Runs {
+		loads = append(loads, r.LoadAverage)
+	}
+	if len(loads) == 0 {
+		return "unknown"
+	}
+	st := statOf(loads)
+	return fmt.Sprintf("%.1f (%.1f–%.1f)", st.Median, st.Min, st.Max)
 }

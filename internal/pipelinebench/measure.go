@@ -51,6 +51,9 @@ func measure(ctx context.Context, bin binary, v variant, round int, o options) (
 	}
 	res.CollectorCPU = (col1 - col0).Seconds()
 	res.RedisCPU = (redis1 - redis0).Seconds()
+	if res.LoadAverage, err = loadAverage(); err != nil {
+		return res, err
+	}
 	return res, s.checkAccounting(ctx, v, warm+res.Records, int(warmRefused+res.Refused)*o.batch)
 }
 
@@ -109,17 +112,18 @@ func (s *stack) checkAccounting(ctx context.Context, v variant, n, refused int) 
 		return err
 	}
 	accepted := otelcoltest.Sum(m, "otelcol_receiver_accepted_log_records")
-	exporter := `exporter="debug"`
+	exporter := "debug"
 	if v.Plumelog != nil {
-		exporter = `exporter="plumelog"`
+		exporter = "plumelog"
 	}
-	sent := otelcoltest.Sum(m, "otelcol_exporter_sent_log_records", exporter)
+	sent := otelcoltest.Sum(m, "otelcol_exporter_sent_log_records", `exporter="`+exporter+`"`)
+	sentByAny := otelcoltest.Sum(m, "otelcol_exporter_sent_log_records")
 	failed := otelcoltest.Sum(m, "otelcol_exporter_send_failed_log_records")
 	dropped := otelcoltest.Sum(m, "otelcol_plumelog_exporter_records_dropped")
-	if accepted != float64(n) || sent != float64(n) || failed != float64(refused) || dropped != 0 {
-		return fmt.Errorf("accounting: %d records accepted and %d refused by the collector's account to the senders; "+
-			"its metrics: %.0f accepted, %.0f sent and %.0f refused by the exporter, %.0f dropped",
-			n, refused, accepted, sent, failed, dropped)
+	if accepted != float64(n) || sent != float64(n) || sentByAny != sent || failed != float64(refused) || dropped != 0 {
+		return fmt.Errorf("accounting: the senders had %d records accepted and %d refused; the collector's metrics: "+
+			"%.0f accepted, %.0f sent and %.0f refused by the %s exporter, %.0f sent by all exporters, %.0f dropped",
+			n, refused, accepted, sent, failed, exporter, sentByAny, dropped)
 	}
 	if v.Plumelog == nil {
 		return nil

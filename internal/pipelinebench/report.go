@@ -66,8 +66,9 @@ type row struct {
 	Unit   string          `json:"unit"`
 	strong bool            // bold in the table
 	Values map[string]stat `json:"values"` // by binary name
-	// CurrentToBaseline is the ratio of current to baseline, taken round by round.
-	CurrentToBaseline *stat `json:"current_to_baseline,omitempty"`
+	// CurrentToBaseline is the current binary's median over the baseline's. A ratio taken
+	// round by round would divide one noisy difference by another and spread far wider.
+	CurrentToBaseline *float64 `json:"current_to_baseline,omitempty"`
 }
 
 type settings struct {
@@ -123,16 +124,10 @@ func metricRow(m metric, bins []binary, byRound map[string][]map[string]runResul
 		}
 		r.Values[b.Name] = statOf(values[b.Name])
 	}
-	base, ok := values["baseline"]
-	if !ok || slices.Contains(base, 0) {
-		return r
+	if base, ok := r.Values["baseline"]; ok && base.Median != 0 {
+		ratio := r.Values["current"].Median / base.Median
+		r.CurrentToBaseline = &ratio
 	}
-	ratios := make([]float64, rounds)
-	for i := range ratios {
-		ratios[i] = values["current"][i] / base[i]
-	}
-	s := statOf(ratios)
-	r.CurrentToBaseline = &s
 	return r
 }
 

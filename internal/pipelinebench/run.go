@@ -39,6 +39,9 @@ type runResult struct {
 	RedisCPU     float64 `json:"redis_cpu_seconds"`
 	// Refused counts requests the collector refused as retryable and the senders sent again.
 	Refused int64 `json:"refused_requests"`
+	// LoadAverage is the machine's one-minute load average at the end of the run: how much
+	// else competed for the CPUs, which inflates CPU time per record.
+	LoadAverage float64 `json:"load_average"`
 }
 
 func (r runResult) collectorMicros() float64 { return r.CollectorCPU / float64(r.Records) * 1e6 }
