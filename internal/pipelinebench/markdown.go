@@ -15,13 +15,17 @@ func (rep report) markdown() string {
 		"%d CPUs, one-minute load average %s at the ends of the runs, %s in all.\n\n",
 		s.Batch, s.Senders, thousands(float64(s.Records)), thousands(float64(s.Warmup)), s.Rounds, s.CPUs,
 		rep.loadAverages(), (time.Duration(s.Seconds) * time.Second).Round(time.Second))
+	if len(rep.Binaries) > 1 {
+		b.WriteString("current ÷ baseline is the ratio of the medians; in brackets, the 90 % interval of that ratio " +
+			"when the rounds are drawn again with replacement (bootstrap): where it spans 1, the run cannot tell the binaries apart.\n\n")
+	}
 	b.WriteString("| |")
 	for _, bin := range rep.Binaries {
 		fmt.Fprintf(&b, " %s (%s) |", bin.Name, bin.Rev)
 	}
 	hasRatio := len(rep.Binaries) > 1
 	if hasRatio {
-		b.WriteString(" current ÷ baseline |")
+		b.WriteString(" current ÷ baseline (90 % interval) |")
 	}
 	b.WriteString("\n|---|" + strings.Repeat("---:|", len(rep.Binaries)))
 	if hasRatio {
@@ -42,7 +46,8 @@ func (rep report) markdown() string {
 		}
 		switch {
 		case r.CurrentToBaseline != nil:
-			fmt.Fprintf(&b, " %.2f× |", *r.CurrentToBaseline)
+			c := r.CurrentToBaseline
+			fmt.Fprintf(&b, " %.2f× (%.2f–%.2f) |", c.Ratio, c.Low, c.High)
 		case hasRatio:
 			b.WriteString(" – |")
 		}

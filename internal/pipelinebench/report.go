@@ -66,9 +66,9 @@ type row struct {
 	Unit   string          `json:"unit"`
 	strong bool            // bold in the table
 	Values map[string]stat `json:"values"` // by binary name
-	// CurrentToBaseline is the current binary's median over the baseline's. A ratio taken
-	// round by round would divide one noisy difference by another and spread far wider.
-	CurrentToBaseline *float64 `json:"current_to_baseline,omitempty"`
+	// CurrentToBaseline is the current binary's median over the baseline's. (A ratio taken
+	// round by round would divide one noisy difference by another and spread far wider.)
+	CurrentToBaseline *comparison `json:"current_to_baseline,omitempty"`
 }
 
 type settings struct {
@@ -124,9 +124,8 @@ func metricRow(m metric, bins []binary, byRound map[string][]map[string]runResul
 		}
 		r.Values[b.Name] = statOf(values[b.Name])
 	}
-	if base, ok := r.Values["baseline"]; ok && base.Median != 0 {
-		ratio := r.Values["current"].Median / base.Median
-		r.CurrentToBaseline = &ratio
+	if base, ok := values["baseline"]; ok {
+		r.CurrentToBaseline = compare(base, values["current"])
 	}
 	return r
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -51,7 +52,7 @@ func TestSummarizePairsTheRunsOfARound(t *testing.T) {
 	require.Equal(t, stat{Median: 2, Min: 1, Max: 5}, added.Values["baseline"])
 	require.Equal(t, stat{Median: 1, Min: 0.5, Max: 1.5}, added.Values["current"])
 	require.NotNil(t, added.CurrentToBaseline)
-	require.InDelta(t, 0.5, *added.CurrentToBaseline, 1e-9)
+	require.InDelta(t, 0.5, added.CurrentToBaseline.Ratio, 1e-9)
 
 	debug := rowNamed(t, rep, "collector CPU per record, debug exporter")
 	require.Equal(t, stat{Median: 2, Min: 1, Max: 9}, debug.Values["current"])
@@ -71,7 +72,8 @@ func TestSummarizePairsTheRunsOfARound(t *testing.T) {
 	require.Len(t, back.Runs, 18)
 	md, err := os.ReadFile(filepath.Join(dir, "results.md"))
 	require.NoError(t, err)
-	require.Contains(t, string(md), "| **exporter's added CPU per record (plumelog − debug) (µs)** | 2.00 (1.00–5.00) | 1.00 (0.50–1.50) | 0.50× |")
+	c := added.CurrentToBaseline
+	require.Contains(t, string(md), fmt.Sprintf("| **exporter's added CPU per record (plumelog − debug) (µs)** | 2.00 (1.00–5.00) | 1.00 (0.50–1.50) | 0.50× (%.2f–%.2f) |", c.Low, c.High))
 }
 
 func TestStatOfAnEvenNumberOfValuesTakesTheMiddlePair(t *testing.T) {
@@ -82,4 +84,21 @@ func TestThousands(t *testing.T) {
 	for in, want := range map[float64]string{0: "0", 999: "999", 1000: "1,000", 1234567.4: "1,234,567", -1234: "-1,234"} {
 		require.Equal(t, want, thousands(in), "%v", in)
 	}
+}
+
+func TestCompareBootstrapsTheRatioOfMedians(t *testing.T) {
+	// A current binary that takes exactly half in every round: no doubt about the ratio.
+	base := []float64{4, 6, 5, 9, 3}
+	half := []float64{2, 3, 2.5, 4.5, 1.5}
+	require.Equal(t, &comparison{Ratio: 0.5, Low: 0.5, High: 0.5}, compare(base, half))
+
+	// The same binary measured twice on a noisy machine: the interval spans 1.
+	noisy := []float64{3, 7, 4, 6, 5}
+	c := compare(base, noisy)
+	require.InDelta(t, 1, c.Ratio, 1e-9)
+	require.Less(t, c.Low, 1.0)
+	require.Greater(t, c.High, 1.0)
+	require.Equal(t, c, compare(base, noisy), "the same runs give the same interval")
+
+	require.Nil(t, compare([]float64{0, 1, 2}, []float64{1, 1, 1}), "no ratio to a baseline that may be zero")
 }
