@@ -55,9 +55,11 @@ bench: packages
 
 # The built collector with the plumelog exporter and with the debug exporter under the same
 # OTLP load: CPU per record, throughput, Redis CPU per record (.tmp/pipelinebench/results.md).
-# BASELINE=<git ref> builds that ref too and measures both binaries side by side.
+# BASELINE=<git ref> builds that ref too and measures both binaries side by side. 15 rounds,
+# because on a machine shared with other work 5 rounds could not tell a binary from itself
+# (docs/benchmarks-pipeline.md).
 BASELINE ?=
-ROUNDS ?= 5
+ROUNDS ?= 15
 bench-pipeline: packages
 	$(GO) run ./internal/pipelinebench -rounds $(ROUNDS) -out $(CURDIR)/.tmp/pipelinebench $(if $(BASELINE),-baseline $(BASELINE))
 

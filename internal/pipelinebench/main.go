@@ -36,7 +36,7 @@ func main() {
 	flag.StringVar(&o.baseline, "baseline", "", "a git ref to build and measure next to the current checkout")
 	flag.StringVar(&o.collector, "collector", "", "measure this built collector as the current code instead of building the checkout")
 	flag.StringVar(&o.out, "out", ".tmp/pipelinebench", "directory for results.md, results.json and the binaries measured")
-	flag.IntVar(&o.rounds, "rounds", 5, "rounds; each runs every configuration once")
+	flag.IntVar(&o.rounds, "rounds", 15, "rounds; each runs every configuration once")
 	flag.IntVar(&o.records, "records", 500_000, "records per run, after the warm-up")
 	flag.IntVar(&o.warmup, "warmup", 20_000, "records sent before the measurement of each run")
 	flag.IntVar(&o.senders, "senders", 4, "concurrent OTLP/gRPC senders")
