@@ -84,7 +84,7 @@ func (s *stack) cpu() (collector, redis time.Duration, err error) {
 // acknowledges them; the plumelog exporter acknowledges records it holds in its buffer, so the
 // wait is for the Redis list to hold them all.
 func (s *stack) waitDelivered(ctx context.Context, v variant, n int) error {
-	if v.Plumelog == nil {
+	if !v.plumelog() {
 		return nil
 	}
 	deadline := time.Now().Add(5 * time.Minute)
@@ -112,20 +112,16 @@ func (s *stack) checkAccounting(ctx context.Context, v variant, n, refused int) 
 		return err
 	}
 	accepted := otelcoltest.Sum(m, "otelcol_receiver_accepted_log_records")
-	exporter := "debug"
-	if v.Plumelog != nil {
-		exporter = "plumelog"
-	}
-	sent := otelcoltest.Sum(m, "otelcol_exporter_sent_log_records", `exporter="`+exporter+`"`)
+	sent := otelcoltest.Sum(m, "otelcol_exporter_sent_log_records", `exporter="`+v.Exporter+`"`)
 	sentByAny := otelcoltest.Sum(m, "otelcol_exporter_sent_log_records")
 	failed := otelcoltest.Sum(m, "otelcol_exporter_send_failed_log_records")
 	dropped := otelcoltest.Sum(m, "otelcol_plumelog_exporter_records_dropped")
 	if accepted != float64(n) || sent != float64(n) || sentByAny != sent || failed != float64(refused) || dropped != 0 {
 		return fmt.Errorf("accounting: the senders had %d records accepted and %d refused; the collector's metrics: "+
 			"%.0f accepted, %.0f sent and %.0f refused by the %s exporter, %.0f sent by all exporters, %.0f dropped",
-			n, refused, accepted, sent, failed, exporter, sentByAny, dropped)
+			n, refused, accepted, sent, failed, v.Exporter, sentByAny, dropped)
 	}
-	if v.Plumelog == nil {
+	if !v.plumelog() {
 		return nil
 	}
 	inRedis, err := s.rdb.LLen(ctx, listKey).Result()

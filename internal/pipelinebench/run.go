@@ -15,16 +15,19 @@ const listKey = "plume_log_list"
 type variant struct {
 	Key  string `json:"key"`
 	Name string `json:"name"`
-	// Plumelog are the plumelog exporter's settings beyond its endpoint; nil means the debug
-	// exporter takes its place in the pipeline.
-	Plumelog map[string]any `json:"plumelog,omitempty"`
+	// Exporter is the exporter of the pipelines: "debug" or "plumelog".
+	Exporter string `json:"exporter"`
+	// Settings are the plumelog exporter's settings beyond its endpoint.
+	Settings map[string]any `json:"settings,omitempty"`
 }
 
 var variants = []variant{
-	{Key: "debug", Name: "debug exporter"},
-	{Key: "plumelog", Name: "plumelog exporter", Plumelog: map[string]any{}},
-	{Key: "plumelog_mif4", Name: "plumelog exporter, max_in_flight 4", Plumelog: map[string]any{"max_in_flight": 4}},
+	{Key: "debug", Name: "debug exporter", Exporter: "debug"},
+	{Key: "plumelog", Name: "plumelog exporter", Exporter: "plumelog"},
+	{Key: "plumelog_mif4", Name: "plumelog exporter, max_in_flight 4", Exporter: "plumelog", Settings: map[string]any{"max_in_flight": 4}},
 }
+
+func (v variant) plumelog() bool { return v.Exporter == "plumelog" }
 
 // runResult is what one run measured over its load phase.
 type runResult struct {
@@ -87,12 +90,9 @@ func startStack(bin string, v variant, o options) (*stack, error) {
 // endpoint, the collector's default metrics level, and its own logs at warn, which keeps the
 // debug exporter's line per request out of the measurement.
 func collectorConfig(redisAddr string, v variant) otelcoltest.Config {
-	exporters := []string{"plumelog"}
+	exporters := []string{v.Exporter}
 	settings := map[string]any{"endpoint": redisAddr}
-	if v.Plumelog == nil {
-		exporters = []string{"debug"}
-	}
-	for k, val := range v.Plumelog {
+	for k, val := range v.Settings {
 		settings[k] = val
 	}
 	return otelcoltest.Config{
