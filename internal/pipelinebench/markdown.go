@@ -15,7 +15,8 @@ func (rep report) markdown() string {
 		"%d CPUs, one-minute load average %s at the ends of the runs, %s in all.\n\n",
 		s.Batch, s.Senders, thousands(float64(s.Records)), thousands(float64(s.Warmup)), s.Rounds, s.CPUs,
 		rep.loadAverages(), (time.Duration(s.Seconds) * time.Second).Round(time.Second))
-	if len(rep.Binaries) > 1 {
+	hasRatio := len(rep.Binaries) > 1
+	if hasRatio {
 		b.WriteString("current ÷ baseline is the ratio of the medians; in brackets, the 90 % interval of that ratio " +
 			"when the rounds are drawn again with replacement (bootstrap): where it spans 1, the run cannot tell the binaries apart.\n\n")
 	}
@@ -23,7 +24,6 @@ func (rep report) markdown() string {
 	for _, bin := range rep.Binaries {
 		fmt.Fprintf(&b, " %s (%s) |", bin.Name, bin.Rev)
 	}
-	hasRatio := len(rep.Binaries) > 1
 	if hasRatio {
 		b.WriteString(" current ÷ baseline (90 % interval) |")
 	}
