@@ -18,7 +18,7 @@ PACKAGES := $(CERTS) redis-server=redis-server redis-cli=redis-tools redis-senti
 # The OTel JavaScript SDK client of the end-to-end tests, installed from its lockfile.
 JSCLIENT := $(CURDIR)/e2e/jsclient
 
-.PHONY: run test fuzz soak build package bench generate lint check-generated packages fresh-check clean
+.PHONY: run test fuzz soak build package bench bench-pipeline generate lint check-generated packages fresh-check clean
 
 run: build packages
 	scripts/run.sh $(COLLECTOR) examples/quick-start/config.yaml
@@ -60,7 +60,8 @@ package: build $(NFPM)
 
 # Micro-benchmarks, then the exporter against a real redis-server: latency at paced loads per
 # batching mode and saturation throughput next to redis-benchmark (results.md), memory under
-# overload in a process of its own (overload.md), and the latency plot in docs/.
+# overload in a process of its own (overload.md), the latency plot in docs/, and last the
+# pipeline benchmark.
 LOADBENCH := $(CURDIR)/.tmp/loadbench
 bench: packages
 	scripts/ensure-packages.sh redis-benchmark=redis-tools /usr/bin/time=time
@@ -71,6 +72,17 @@ bench: packages
 	cd internal/tools && $(GO) run ./batcherplot -in $(LOADBENCH)/results.json -out $(CURDIR)/docs/batcher-latency.png
 	@cat $(LOADBENCH)/results.md $(LOADBENCH)/overload.md
 	@grep 'Maximum resident set size' $(LOADBENCH)/overload-time.txt
+	$(MAKE) bench-pipeline
+
+# The built collector with the plumelog exporter and with the debug exporter under the same
+# OTLP load: CPU per record, throughput, Redis CPU per record (.tmp/pipelinebench/results.md).
+# BASELINE=<git ref> builds that ref too and measures both binaries side by side. 15 rounds,
+# because on a machine shared with other work 5 rounds could not tell a binary from itself
+# (docs/benchmarks-pipeline.md).
+BASELINE ?=
+ROUNDS ?= 15
+bench-pipeline: packages
+	$(GO) run ./internal/pipelinebench -rounds $(ROUNDS) -out $(CURDIR)/.tmp/pipelinebench $(if $(BASELINE),-baseline $(BASELINE))
 
 generate:
 	$(GO) generate ./...

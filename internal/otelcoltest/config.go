@@ -54,6 +54,10 @@ type Config struct {
 	ComponentHealth bool
 	// Traces adds a traces pipeline through the same exporter beside the logs pipeline.
 	Traces bool
+	// Overrides are merged over the config from the top (e.g. "service::telemetry::logs::level"):
+	// maps merge, any other value replaces the one it meets, so
+	// "service::pipelines::logs::exporters": ["debug"] takes the plumelog exporter out.
+	Overrides Settings
 }
 
 // yaml is the collector config file: an OTLP receiver on the collector's ports, the plumelog
@@ -66,12 +70,11 @@ func (c *Collector) yaml(cfg Config) ([]byte, error) {
 		extensions[id] = cfg.Extensions[id].Nested()
 		ids = append(ids, id)
 	}
-	pipeline := map[string]any{"receivers": []string{"otlp"}, "exporters": []string{"plumelog"}}
-	pipelines := map[string]any{"logs": pipeline}
+	pipelines := map[string]any{"logs": map[string]any{"receivers": []string{"otlp"}, "exporters": []string{"plumelog"}}}
 	if cfg.Traces {
-		pipelines["traces"] = pipeline
+		pipelines["traces"] = map[string]any{"receivers": []string{"otlp"}, "exporters": []string{"plumelog"}}
 	}
-	return yaml.Marshal(map[string]any{
+	config := map[string]any{
 		"extensions": extensions,
 		"receivers": map[string]any{"otlp": map[string]any{"protocols": map[string]any{
 			"grpc": map[string]any{"endpoint": c.GRPC},
@@ -92,7 +95,9 @@ func (c *Collector) yaml(cfg Config) ([]byte, error) {
 			},
 			"pipelines": pipelines,
 		},
-	})
+	}
+	merge(config, cfg.Overrides.Nested())
+	return yaml.Marshal(config)
 }
 
 // healthCheck configures the health_check extension on the collector's health address.
@@ -106,5 +111,18 @@ func (c *Collector) healthCheck(componentHealth bool) Settings {
 		"http::status::path":                           "/status",
 		"component_health::include_recoverable_errors": true,
 		"component_health::recovery_duration":          "1ms",
+	}
+}
+
+// merge sets what src holds in dst: maps merge key by key, other values replace.
+func merge(dst, src map[string]any) {
+	for k, v := range src {
+		if sub, ok := v.(map[string]any); ok {
+			if into, ok := dst[k].(map[string]any); ok {
+				merge(into, sub)
+				continue
+			}
+		}
+		dst[k] = v
 	}
 }
