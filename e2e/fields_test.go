@@ -25,6 +25,17 @@ import (
 // others "error.type", some "user" and others "user.id", through the built collector with the
 // default field policy. Every log must arrive, and the keys of all of them together must be
 // ones Elasticsearch maps without conflict into Plumelog's shared daily index.
+// fieldVariants are the attributes of the records, in turn: keys that Elasticsearch would map
+// as an object in one document and a value in another, and a duplicate once rewritten.
+var fieldVariants = [][]attribute.KeyValue{
+	{attribute.String("error", "timeout")},
+	{attribute.String("error.type", "Timeout")},
+	{attribute.String("user", "alice")},
+	{attribute.String("user.id", "u-1"), attribute.String("user.name", "alice")},
+	{attribute.String("error", "timeout"), attribute.String("error.type", "Timeout"), attribute.String("error_type", "dup")},
+	{attribute.String("host", "h"), attribute.String("service", "s"), attribute.Int("http.response.status_code", 504)},
+}
+
 func TestOTelSDKFieldsNeverConflict(t *testing.T) {
 	const total = 600
 	srv := redistest.Start(t)
@@ -43,21 +54,13 @@ func TestOTelSDKFieldsNeverConflict(t *testing.T) {
 		sdklog.WithProcessor(sdklog.NewBatchProcessor(exp, sdklog.WithMaxQueueSize(total), sdklog.WithExportMaxBatchSize(50))))
 	logger := provider.Logger("com.example.Checkout")
 
-	variants := [][]attribute.KeyValue{
-		{attribute.String("error", "timeout")},
-		{attribute.String("error.type", "Timeout")},
-		{attribute.String("user", "alice")},
-		{attribute.String("user.id", "u-1"), attribute.String("user.name", "alice")},
-		{attribute.String("error", "timeout"), attribute.String("error.type", "Timeout"), attribute.String("error_type", "dup")},
-		{attribute.String("host", "h"), attribute.String("service", "s"), attribute.Int("http.response.status_code", 504)},
-	}
 	for i := range total {
 		var r otellog.Record
 		r.SetTimestamp(time.Now())
 		r.SetSeverity(otellog.SeverityWarn)
 		r.SetBody(attribute.StringValue("record " + strconv.Itoa(i)))
 		r.AddAttributes(attribute.Int("i", i))
-		r.AddAttributes(variants[i%len(variants)]...)
+		r.AddAttributes(fieldVariants[i%len(fieldVariants)]...)
 		logger.Emit(ctx, r)
 	}
 	require.NoError(t, provider.Shutdown(ctx))
@@ -75,7 +78,7 @@ func TestOTelSDKFieldsNeverConflict(t *testing.T) {
 		assert.LessOrEqual(t, len(plumelogtest.ExtensionKeys(m)), 32+1, "max_fields and the fold field")
 		assert.Equal(t, "2.1.0", m["service_version"])
 		assert.Equal(t, "checkout-5f7c9", m["k8s_pod_name"])
-		if i%len(variants) == 4 {
+		if i%len(fieldVariants) == 4 {
 			assert.Equal(t, "Timeout", m["error_type"])
 			assert.Equal(t, "error_type=dup", m["attributes"], "a second attribute for a field key is folded")
 		}

@@ -117,16 +117,17 @@ func verifyUnit(t *testing.T, root string) {
 	require.NotEmpty(t, targets)
 	require.NoError(t, os.MkdirAll(filepath.Join(root, "lib/systemd/system"), 0o755))
 	for _, target := range targets {
-		if dst := filepath.Join(root, target); !fileExists(dst) {
-			link, err := os.Readlink(target)
-			if err == nil {
-				require.NoError(t, os.Symlink(link, dst))
-				continue
-			}
-			raw, err := os.ReadFile(target)
-			require.NoError(t, err)
-			require.NoError(t, os.WriteFile(dst, raw, 0o644))
+		dst := filepath.Join(root, target)
+		if fileExists(dst) {
+			continue
 		}
+		if link, err := os.Readlink(target); err == nil {
+			require.NoError(t, os.Symlink(link, dst))
+			continue
+		}
+		raw, err := os.ReadFile(target)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(dst, raw, 0o644))
 	}
 	out := run(t, "systemd-analyze", "verify", "--root="+root, unitPath)
 	assert.Empty(t, out, "systemd-analyze verify")

@@ -39,7 +39,7 @@ func collectorConfigs(t *testing.T, dir, tmp string) []shippedConfig {
 		if errors.Is(err, fs.ErrNotExist) && path == dir {
 			return fs.SkipDir
 		}
-		if err != nil || d.IsDir() || !(strings.HasSuffix(path, ".yaml") || strings.HasSuffix(path, ".yml")) {
+		if err != nil || d.IsDir() || (!strings.HasSuffix(path, ".yaml") && !strings.HasSuffix(path, ".yml")) {
 			return err
 		}
 		raw, err := os.ReadFile(path)

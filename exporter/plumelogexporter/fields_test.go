@@ -75,23 +75,7 @@ func TestExporterAppliesFields(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
 
-	ld := plog.NewLogs()
-	rl := ld.ResourceLogs().AppendEmpty()
-	rl.Resource().Attributes().PutStr("service.name", "order-svc")
-	rl.Resource().Attributes().PutStr("telemetry.sdk.language", "go")
-	rl.Resource().Attributes().PutStr("k8s.pod.name", "order-7d9f")
-	sl := rl.ScopeLogs().AppendEmpty()
-	for _, attrs := range [][]string{
-		{"error", "timeout", "user", "alice"},
-		{"error.type", "Timeout", "user.id", "u-1", "password", "hunter2", "session.id", "s-1"},
-		{"a", "1", "b", "2", "c", "3", "d", "4"},
-	} {
-		lr := sl.LogRecords().AppendEmpty()
-		lr.Body().SetStr("x")
-		for i := 0; i < len(attrs); i += 2 {
-			lr.Attributes().PutStr(attrs[i], attrs[i+1])
-		}
-	}
+	ld := fieldsTestLogs()
 	require.NoError(t, exp.ConsumeLogs(context.Background(), ld))
 	rdb := srv.Client()
 	require.Eventually(t, func() bool { return rdb.LLen(context.Background(), "plume_log_list").Val() == 3 },
@@ -119,4 +103,27 @@ func TestExporterAppliesFields(t *testing.T) {
 	assert.NotContains(t, elements[1], "hunter2")
 	assert.Equal(t, "session.id=s-1", msgs[1]["extra"])
 	assert.Equal(t, "d=4 k8s.pod.name=order-7d9f", msgs[2]["extra"], "past max_fields, folded")
+}
+
+// fieldsTestLogs is one resource with three records: plain keys, dotted keys with a denied
+// and a folded one, and more fields than max_fields lets through.
+func fieldsTestLogs() plog.Logs {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("service.name", "order-svc")
+	rl.Resource().Attributes().PutStr("telemetry.sdk.language", "go")
+	rl.Resource().Attributes().PutStr("k8s.pod.name", "order-7d9f")
+	sl := rl.ScopeLogs().AppendEmpty()
+	for _, attrs := range [][]string{
+		{"error", "timeout", "user", "alice"},
+		{"error.type", "Timeout", "user.id", "u-1", "password", "hunter2", "session.id", "s-1"},
+		{"a", "1", "b", "2", "c", "3", "d", "4"},
+	} {
+		lr := sl.LogRecords().AppendEmpty()
+		lr.Body().SetStr("x")
+		for i := 0; i < len(attrs); i += 2 {
+			lr.Attributes().PutStr(attrs[i], attrs[i+1])
+		}
+	}
+	return ld
 }

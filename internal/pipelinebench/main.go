@@ -43,13 +43,17 @@ func main() {
 	flag.IntVar(&o.batch, "batch", 100, "records per request")
 	flag.Parse()
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := benchmark(ctx, o); err != nil {
+	if err := runBenchmark(o); err != nil {
 		fmt.Fprintln(os.Stderr, "pipelinebench:", err)
-		stop()
 		os.Exit(1)
 	}
+}
+
+// runBenchmark runs the benchmark until it ends or is interrupted.
+func runBenchmark(o options) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return benchmark(ctx, o)
 }
 
 func benchmark(ctx context.Context, o options) error {

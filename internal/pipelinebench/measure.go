@@ -29,8 +29,8 @@ func measure(ctx context.Context, bin binary, v variant, round int, o options) (
 	if err != nil {
 		return res, fmt.Errorf("warm-up: %w", err)
 	}
-	if err := s.waitDelivered(ctx, v, warm); err != nil {
-		return res, fmt.Errorf("warm-up: %w", err)
+	if werr := s.waitDelivered(ctx, v, warm); werr != nil {
+		return res, fmt.Errorf("warm-up: %w", werr)
 	}
 
 	col0, redis0, err := s.cpu()
@@ -41,8 +41,8 @@ func measure(ctx context.Context, bin binary, v variant, round int, o options) (
 	if res.Refused, err = sendAll(ctx, s.senders, perSender); err != nil {
 		return res, err
 	}
-	if err := s.waitDelivered(ctx, v, warm+res.Records); err != nil {
-		return res, err
+	if werr := s.waitDelivered(ctx, v, warm+res.Records); werr != nil {
+		return res, werr
 	}
 	res.Seconds = time.Since(start).Seconds()
 	col1, redis1, err := s.cpu()

@@ -50,7 +50,7 @@ func TestCheckRunLogRejectsKeysElasticsearchRefuses(t *testing.T) {
 	for _, key := range []string{"", " ", "_id", "_source", ".lead", "trail.", "a..b", "a. .b"} {
 		raw := strings.Replace(example, `"spanId"`, strconv.Quote(key)+`:"x","spanId"`, 1)
 		_, err := CheckRunLog([]byte(raw))
-		assert.ErrorContains(t, err, strconv.Quote(key), "key %q", key)
+		require.ErrorContains(t, err, strconv.Quote(key), "key %q", key)
 	}
 	raw := strings.Replace(example, `"spanId"`, `"error":"x","error.type":"y","spanId"`, 1)
 	_, err := CheckRunLog([]byte(raw))

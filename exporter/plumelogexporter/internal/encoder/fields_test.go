@@ -50,12 +50,16 @@ func javaAgentRecords(b *logsBuilder) *logsBuilder {
 		}))
 }
 
-func TestFieldsGolden(t *testing.T) {
-	for _, tt := range []struct {
-		name  string
-		cfg   Config
-		build func() plog.Logs
-	}{
+// fieldsGoldenCase is one golden file of the field policy: the records built and the policy applied.
+type fieldsGoldenCase struct {
+	name  string
+	cfg   Config
+	build func() plog.Logs
+}
+
+// fieldsResourceCases are the golden files of the default policy on realistic resources.
+func fieldsResourceCases(t *testing.T) []fieldsGoldenCase {
+	return []fieldsGoldenCase{
 		{
 			name: "java_agent_resource",
 			build: func() plog.Logs {
@@ -71,6 +75,12 @@ func TestFieldsGolden(t *testing.T) {
 						attrs(map[string]any{"error": "timeout", "user.id": "u-17"})).ld
 			},
 		},
+	}
+}
+
+// fieldsPolicyCases are the golden files of key rewrites, max_fields and the allow, deny and fold rules.
+func fieldsPolicyCases() []fieldsGoldenCase {
+	return []fieldsGoldenCase{
 		{
 			// Keys that collide once dots become underscores, and keys Elasticsearch refuses.
 			name: "key_rewrites",
@@ -125,7 +135,11 @@ func TestFieldsGolden(t *testing.T) {
 				})).ld
 			},
 		},
-	} {
+	}
+}
+
+func TestFieldsGolden(t *testing.T) {
+	for _, tt := range append(fieldsResourceCases(t), fieldsPolicyCases()...) {
 		t.Run(tt.name, func(t *testing.T) {
 			var ix plumelogtest.IndexKeys
 			for _, m := range checkGolden(t, tt.name, tt.cfg, tt.build()) {
