@@ -43,6 +43,13 @@ func startCollector(t *testing.T, exporter otelcoltest.Settings) *collector {
 func startCollectorWith(t *testing.T, cfg otelcoltest.Config) *collector {
 	t.Helper()
 	c, err := otelcoltest.Start(binary(t, "PLUMELOG_COLLECTOR"), t.TempDir(), cfg)
+	return started(t, c, err)
+}
+
+// started fails the test when the collector did not start, and otherwise stops it when the
+// test ends, logging its output when the test failed.
+func started(t *testing.T, c *otelcoltest.Collector, err error) *collector {
+	t.Helper()
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		if err := c.Stop(); err != nil {

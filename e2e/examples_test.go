@@ -29,14 +29,5 @@ func startConfig(t *testing.T, cfg map[string]any, env []string, change func(cfg
 		change(cfg)
 	}
 	c, err := otelcoltest.StartConfig(binary(t, "PLUMELOG_COLLECTOR"), t.TempDir(), cfg, env)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		if err := c.Stop(); err != nil {
-			t.Error(err)
-		}
-		if t.Failed() {
-			t.Logf("collector output:\n%s", c.Output())
-		}
-	})
-	return &collector{c}
+	return started(t, c, err)
 }

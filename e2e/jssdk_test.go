@@ -52,21 +52,6 @@ func jsViews(spans []jsSpan) map[string]*plumelogtest.Call {
 	return views
 }
 
-// sameTree reports whether got has the calls of want, nested the same, with times at most
-// slack ms later than recorded.
-func sameTree(want, got *plumelogtest.Call, slack int64) bool {
-	if want.Method != got.Method || len(want.Children) != len(got.Children) ||
-		got.Start < want.Start || got.Start > want.Start+slack || got.End < want.End || got.End > want.End+slack {
-		return false
-	}
-	for i := range want.Children {
-		if !sameTree(want.Children[i], got.Children[i], slack) {
-			return false
-		}
-	}
-	return true
-}
-
 // TestOpenTelemetryJavaScriptSDKTraces sends traces with the OTel JavaScript SDK, whose span
 // starts are whole milliseconds: the trace view rebuilds every call tree the SDK recorded,
 // five calls deep with most calls under a millisecond, and shows each time as recorded or,
@@ -95,7 +80,7 @@ func TestOpenTelemetryJavaScriptSDKTraces(t *testing.T) {
 	moved := 0
 	for id, evs := range byTrace {
 		got := plumelogtest.TraceView(evs)
-		require.True(t, sameTree(want[id], got, 50), "trace %s\nrecorded:\n%s\nshown:\n%s", id, want[id], got)
+		require.True(t, want[id].Shows(got, 50), "trace %s\nrecorded:\n%s\nshown:\n%s", id, want[id], got)
 		if want[id].String() != got.String() {
 			moved++
 		}

@@ -65,6 +65,28 @@ func (b *syncBuffer) String() string {
 // and waits until it is healthy. On error nothing is left running; when the collector exits
 // at start, the error holds its output.
 func Start(bin, dir string, cfg Config) (*Collector, error) {
+	c, err := onFreePorts(bin)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.ComponentHealth {
+		// Component status drives the shared health check implementation only.
+		c.args = append(c.args, "--feature-gates=+extension.healthcheck.useComponentStatus")
+		c.Health = "http://" + c.healthAddr + "/status"
+	}
+	config, err := c.yaml(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.run(dir, config); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// onFreePorts returns a collector of the binary bin, not yet started, with a free loopback
+// address for each thing it listens on.
+func onFreePorts(bin string) (*Collector, error) {
 	var addrs [4]string
 	for i := range addrs {
 		a, err := testenv.FreeAddr()
@@ -73,25 +95,20 @@ func Start(bin, dir string, cfg Config) (*Collector, error) {
 		}
 		addrs[i] = a
 	}
-	c := &Collector{GRPC: addrs[0], HTTP: addrs[1], Metrics: addrs[2], Health: "http://" + addrs[3] + "/", healthAddr: addrs[3], bin: bin}
-	if cfg.ComponentHealth {
-		// Component status drives the shared health check implementation only.
-		c.args = append(c.args, "--feature-gates=+extension.healthcheck.useComponentStatus")
-		c.Health = "http://" + addrs[3] + "/status"
-	}
-	config, err := c.yaml(cfg)
-	if err != nil {
-		return nil, err
-	}
+	return &Collector{
+		GRPC: addrs[0], HTTP: addrs[1], Metrics: addrs[2],
+		Health: "http://" + addrs[3] + "/", healthAddr: addrs[3], bin: bin,
+	}, nil
+}
+
+// run writes config to dir and starts the collector on it. On error nothing is left running.
+func (c *Collector) run(dir string, config []byte) error {
 	path := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(path, config, 0o600); err != nil {
-		return nil, err
+		return err
 	}
 	c.args = append(c.args, "--config", path)
-	if err := c.start(); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return c.start()
 }
 
 // start runs the binary and waits until it is healthy.

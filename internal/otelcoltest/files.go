@@ -6,14 +6,11 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
-
-	"github.com/plumelog-otel/otelcol-plumelog/internal/testenv"
 )
 
 // Collector config files as they are shipped (examples/, packaging/), read, changed and started
@@ -68,16 +65,12 @@ func Get(cfg map[string]any, path string) any {
 // OTLP receiver's protocols and the collector's own Prometheus metrics. On error nothing is
 // left running.
 func StartConfig(bin, dir string, cfg map[string]any, env []string) (*Collector, error) {
-	var addrs [4]string
-	for i := range addrs {
-		a, err := testenv.FreeAddr()
-		if err != nil {
-			return nil, err
-		}
-		addrs[i] = a
+	c, err := onFreePorts(bin)
+	if err != nil {
+		return nil, err
 	}
-	c := &Collector{GRPC: addrs[0], HTTP: addrs[1], Metrics: addrs[2], Health: "http://" + addrs[3] + "/", healthAddr: addrs[3], bin: bin, env: env}
-	Set(cfg, "extensions::health_check::endpoint", addrs[3])
+	c.env = env
+	Set(cfg, "extensions::health_check::endpoint", c.healthAddr)
 	if exts, _ := Get(cfg, "service::extensions").([]any); !slices.Contains(exts, any("health_check")) {
 		Set(cfg, "service::extensions", append(exts, "health_check"))
 	}
@@ -99,12 +92,7 @@ func StartConfig(bin, dir string, cfg map[string]any, env []string) (*Collector,
 	if err != nil {
 		return nil, err
 	}
-	path := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(path, raw, 0o600); err != nil {
-		return nil, err
-	}
-	c.args = []string{"--config", path}
-	if err := c.start(); err != nil {
+	if err := c.run(dir, raw); err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -32,12 +32,9 @@ var integerKeys = []string{"dtTime", "seq"}
 
 var levels = map[string]bool{"TRACE": true, "DEBUG": true, "INFO": true, "WARN": true, "ERROR": true}
 
-// CheckRunLog reports how raw breaks the run-log contract, or returns the decoded message:
-// one line of valid UTF-8 JSON, an object with every core key of the right JSON type, a
-// non-empty appName, appNameWithEnv = appName + "-_-" + env, dateTime in Plumelog's format,
-// a known logLevel, no repeated key, every other key a string, and keys that Elasticsearch
-// accepts in one document (see IndexKeys).
-func CheckRunLog(raw []byte) (map[string]any, error) {
+// decodeLine decodes raw, a message as a Plumelog client pushes it: one line of valid UTF-8
+// holding one JSON object. Numbers stay json.Number, to check their form.
+func decodeLine(raw []byte) (map[string]any, error) {
 	if !utf8.Valid(raw) {
 		return nil, errors.New("not valid UTF-8")
 	}
@@ -52,6 +49,19 @@ func CheckRunLog(raw []byte) (map[string]any, error) {
 	}
 	if dec.More() {
 		return nil, errors.New("trailing data after the JSON object")
+	}
+	return msg, nil
+}
+
+// CheckRunLog reports how raw breaks the run-log contract, or returns the decoded message:
+// one line of valid UTF-8 JSON, an object with every core key of the right JSON type, a
+// non-empty appName, appNameWithEnv = appName + "-_-" + env, dateTime in Plumelog's format,
+// a known logLevel, no repeated key, every other key a string, and keys that Elasticsearch
+// accepts in one document (see IndexKeys).
+func CheckRunLog(raw []byte) (map[string]any, error) {
+	msg, err := decodeLine(raw)
+	if err != nil {
+		return nil, err
 	}
 	var errs []error
 	if dup := duplicateKey(raw); dup != "" {

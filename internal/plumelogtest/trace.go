@@ -1,7 +1,6 @@
 package plumelogtest
 
 import (
-	"bytes"
 	"cmp"
 	"encoding/json"
 	"errors"
@@ -9,7 +8,6 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"unicode/utf8"
 )
 
 // TraceEvent is one element of plume_trace_list as the trace view reads it.
@@ -34,17 +32,9 @@ var traceStringKeys = []string{"appName", "env", "appNameWithEnv", "serverName",
 // appName + "-_-" + env.
 func CheckTraceEvent(raw []byte) (TraceEvent, error) {
 	var ev TraceEvent
-	if !utf8.Valid(raw) || bytes.ContainsAny(raw, "\r\n") {
-		return ev, errors.New("not a single line of valid UTF-8")
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var msg map[string]any
-	if err := dec.Decode(&msg); err != nil {
-		return ev, fmt.Errorf("not a JSON object: %w", err)
-	}
-	if dec.More() {
-		return ev, errors.New("trailing data after the JSON object")
+	msg, err := decodeLine(raw)
+	if err != nil {
+		return ev, err
 	}
 	var errs []error
 	if dup := duplicateKey(raw); dup != "" {
@@ -94,6 +84,21 @@ type Call struct {
 	Method, AppName, ServerName string
 	Start, End                  int64 // epoch ms; End is -1 while no ">" event closed the call
 	Children                    []*Call
+}
+
+// Shows reports whether got, a tree the trace view rebuilt, shows the calls of c nested the
+// same, each call and each time at most slack ms later than in c.
+func (c *Call) Shows(got *Call, slack int64) bool {
+	if c.Method != got.Method || c.AppName != got.AppName || len(c.Children) != len(got.Children) ||
+		got.Start < c.Start || got.Start > c.Start+slack || got.End < c.End || got.End > c.End+slack {
+		return false
+	}
+	for i := range c.Children {
+		if !c.Children[i].Shows(got.Children[i], slack) {
+			return false
+		}
+	}
+	return true
 }
 
 // String renders the tree one call per line, indented by depth, for test failures.
