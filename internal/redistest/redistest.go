@@ -122,8 +122,11 @@ func (s *Server) Restart() {
 }
 
 // Client returns a go-redis client for the server, closed when the test ends.
-func (s *Server) Client() *redis.Client {
-	c := redis.NewClient(&redis.Options{Addr: s.Addr, Password: s.password(), TLSConfig: s.tls})
+func (s *Server) Client() *redis.Client { return s.ClientOf(0) }
+
+// ClientOf is Client on database db.
+func (s *Server) ClientOf(db int) *redis.Client {
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, Password: s.password(), DB: db, TLSConfig: s.tls})
 	s.t.Cleanup(func() { _ = c.Close() })
 	return c
 }
