@@ -133,8 +133,8 @@ func (b *Batcher) admit(ctx context.Context, items [][]byte, w *waiter) error {
 			return err
 		}
 	}
-	// Taken under the lock so that admission times never decrease along the buffer and the
-	// front is the oldest record, as the age trigger assumes.
+	// Taken under the lock so that admission times never decrease behind the retried records
+	// at the front (older still), and the front's age is what the age trigger needs.
 	now := b.now()
 	before := b.pending.len()
 	b.pending.reserve(len(items))

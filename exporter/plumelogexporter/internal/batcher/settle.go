@@ -39,12 +39,15 @@ func (b *Batcher) sendBatches() {
 // Held or AddAndWait shows it. Until the batch is recycled, its items belong to this worker.
 
 func (b *Batcher) settleDelivered(bt *batch) {
-	// The records are in admission order, so the first waited longest.
-	now, total := b.now(), time.Duration(0)
+	// Not always the first record waited longest: with several batches in flight, retries
+	// that fail out of order go back to the front out of order.
+	now, total, oldest := b.now(), time.Duration(0), time.Duration(0)
 	for i := range bt.items {
-		total += now - bt.items[i].added
+		wait := now - bt.items[i].added
+		total += wait
+		oldest = max(oldest, wait)
 	}
-	b.obs.Delivered(len(bt.items), now-bt.items[0].added, total)
+	b.obs.Delivered(len(bt.items), oldest, total)
 
 	b.mu.Lock()
 	b.failures = 0
