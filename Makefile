@@ -78,7 +78,7 @@ bench: packages
 # OTLP load: CPU per record, throughput, Redis CPU per record (.tmp/pipelinebench/results.md).
 # BASELINE=<git ref> builds that ref too and measures both binaries side by side. 15 rounds,
 # because on a machine shared with other work 5 rounds could not tell a binary from itself
-# (docs/benchmarks-pipeline.md).
+# (docs/benchmarks.md#noise).
 BASELINE ?=
 ROUNDS ?= 15
 bench-pipeline: packages
