@@ -25,6 +25,7 @@ import (
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
@@ -103,8 +104,9 @@ func (in *instance) metric(t testing.TB, name string) (metricdata.Metrics, bool)
 	return metricdata.Metrics{}, false
 }
 
-// sums returns a counter's values keyed by the value of its one attribute ("" without one).
-func (in *instance) sums(t testing.TB, name string) map[string]int64 {
+// sums returns a counter's values keyed by the value of the attribute key, summed over its
+// other attributes (such as signal); with key "", the total under "".
+func (in *instance) sums(t testing.TB, name, key string) map[string]int64 {
 	t.Helper()
 	out := map[string]int64{}
 	m, ok := in.metric(t, name)
@@ -112,16 +114,13 @@ func (in *instance) sums(t testing.TB, name string) map[string]int64 {
 		return out // not recorded yet
 	}
 	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
-		k := ""
-		if dp.Attributes.Len() > 0 {
-			k = dp.Attributes.ToSlice()[0].Value.String()
-		}
-		out[k] += dp.Value
+		v, _ := dp.Attributes.Value(attribute.Key(key))
+		out[v.String()] += dp.Value
 	}
 	return out
 }
 
-func (in *instance) sent(t testing.TB) int64 { return in.sums(t, sentMetric)[""] }
+func (in *instance) sent(t testing.TB) int64 { return in.sums(t, sentMetric, "")[""] }
 
 func (in *instance) batchSizes(t testing.TB) metricdata.HistogramDataPoint[int64] {
 	t.Helper()
