@@ -38,23 +38,15 @@ func TestCollectorThroughBlackHole(t *testing.T) {
 	s.waitAcked(t, 1000)
 	proxy.AddBoth("blackhole", faulttest.BlackHole())
 	start := time.Now()
-	var h exporterHealth
-	require.Eventually(t, func() bool {
-		h = col.exporterHealth(t)
-		return h.status == "StatusRecoverableError"
-	}, time.Minute, 50*time.Millisecond)
+	// A recoverable error makes the collector unhealthy.
+	h := col.waitExporterHealth(t, "StatusRecoverableError", http.StatusInternalServerError)
 	unhealthyAfter := time.Since(start)
-	assert.Equal(t, http.StatusInternalServerError, h.code, "a recoverable error makes the collector unhealthy")
 	assert.Contains(t, h.err, "i/o timeout")
 	time.Sleep(3*time.Second - unhealthyAfter)
 	proxy.RemoveBoth("blackhole")
 	healed := time.Now()
-	require.Eventually(t, func() bool {
-		h = col.exporterHealth(t)
-		return h.status == "StatusOK"
-	}, time.Minute, 50*time.Millisecond)
+	col.waitExporterHealth(t, "StatusOK", http.StatusOK)
 	healthyAfter := time.Since(healed)
-	assert.Equal(t, http.StatusOK, h.code)
 	s.waitAcked(t, s.acknowledged()+1000)
 	sent := s.wait()
 	dropped := col.scrape(t, "otelcol_plumelog_exporter_records_dropped")

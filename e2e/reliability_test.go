@@ -41,6 +41,20 @@ func (c *collector) exporterHealth(t *testing.T) exporterHealth {
 	return h
 }
 
+// waitExporterHealth polls the health check until the exporter is in status and the whole
+// collector answers code, and returns that answer. Both are waited for: the health check
+// counts a recoverable error as unhealthy only once it has lasted recovery_duration, so a
+// poll in the first moments of an error can see the status before the code follows it.
+func (c *collector) waitExporterHealth(t *testing.T, status string, code int) exporterHealth {
+	t.Helper()
+	var h exporterHealth
+	require.Eventually(t, func() bool {
+		h = c.exporterHealth(t)
+		return h.status == status && h.code == code
+	}, time.Minute, 50*time.Millisecond, "exporter %s with HTTP %d", status, code)
+	return h
+}
+
 // TestCollectorStartsWithoutRedis starts the collector with nothing listening at the Redis
 // address. It starts; once records cannot be delivered the health check reports the exporter
 // in a recoverable error; once Redis appears the records are delivered and it reports OK.
@@ -57,12 +71,8 @@ func TestCollectorStartsWithoutRedis(t *testing.T) {
 	const sent = 40
 	require.NoError(t, client.Export(context.Background(), client.Records(0, sent)), "the exporter buffers while Redis is away")
 
-	var h exporterHealth
-	require.Eventually(t, func() bool {
-		h = col.exporterHealth(t)
-		return h.status == "StatusRecoverableError"
-	}, time.Minute, 50*time.Millisecond)
-	assert.Equal(t, http.StatusInternalServerError, h.code, "a recoverable error makes the collector unhealthy")
+	// A recoverable error makes the collector unhealthy.
+	h := col.waitExporterHealth(t, "StatusRecoverableError", http.StatusInternalServerError)
 	assert.Contains(t, h.err, "connection refused")
 
 	srv.Restart()
@@ -71,11 +81,7 @@ func TestCollectorStartsWithoutRedis(t *testing.T) {
 		counts = plumelogtest.Delivered(t, srv.Client(), "plume_log_list")
 		return len(counts) == sent
 	}, time.Minute, 50*time.Millisecond)
-	require.Eventually(t, func() bool {
-		h = col.exporterHealth(t)
-		return h.status == "StatusOK"
-	}, time.Minute, 50*time.Millisecond)
-	assert.Equal(t, http.StatusOK, h.code)
+	col.waitExporterHealth(t, "StatusOK", http.StatusOK)
 	assert.Equal(t, sent, int(col.scrape(t, "otelcol_plumelog_exporter_records_sent")))
 	assert.Zero(t, col.scrape(t, "otelcol_plumelog_exporter_records_dropped"))
 	assert.Positive(t, col.scrape(t, "otelcol_plumelog_exporter_records_retried"))
