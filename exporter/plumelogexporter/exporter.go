@@ -75,13 +75,14 @@ func (e *signalExporter) shutdown(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// push hands msgs to the batcher. With a sending queue it waits for their outcome, and
-// returns the positions of the messages handed back for the queue to send again.
-func (e *signalExporter) push(ctx context.Context, msgs [][]byte) (handedBack []int, err error) {
+// push hands the messages of enc to the batcher, which releases them once it no longer holds
+// any. With a sending queue it waits for their outcome, and returns the positions of the
+// messages handed back for the queue to send again.
+func (e *signalExporter) push(ctx context.Context, enc *encoder.Encoded) (handedBack []int, err error) {
 	if !e.wait {
-		return nil, e.batcher.Add(ctx, msgs)
+		return nil, e.batcher.Add(ctx, enc.Messages, enc.Release)
 	}
-	err = e.batcher.AddAndWait(ctx, msgs)
+	err = e.batcher.AddAndWait(ctx, enc.Messages, enc.Release)
 	var hb *batcher.HandedBackError
 	if errors.As(err, &hb) {
 		return hb.Positions, err
@@ -96,7 +97,8 @@ func (e logsExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 		// Under overload most requests are refused: refuse them before encoding them.
 		return batcher.ErrBufferFull
 	}
-	handedBack, err := e.push(ctx, e.encoder.EncodeLogs(ld))
+	enc := e.encoder.Logs(ld)
+	handedBack, err := e.push(ctx, &enc)
 	if handedBack != nil {
 		// The sending queue retries only what was not delivered: resending the whole
 		// request would duplicate its delivered records.
@@ -111,11 +113,11 @@ func (e tracesExporter) pushTraces(ctx context.Context, td ptrace.Traces) error 
 	if e.batcher.Refuses(2 * td.SpanCount()) {
 		return batcher.ErrBufferFull
 	}
-	events, skipped := e.encoder.EncodeTraces(td)
+	enc, skipped := e.encoder.Traces(td)
 	if skipped > 0 {
 		e.telemetry.skippedSpans(skipped)
 	}
-	handedBack, err := e.push(ctx, events)
+	handedBack, err := e.push(ctx, &enc)
 	if handedBack != nil {
 		return consumererror.NewTraces(err, spansAt(td, handedBack))
 	}

@@ -20,10 +20,16 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/encoder"
 	"github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/metadatatest"
 	"github.com/plumelog-otel/otelcol-plumelog/internal/otelcoltest"
 	"github.com/plumelog-otel/otelcol-plumelog/internal/plumelogtest"
 )
+
+// Every test of this package runs with released buffers poisoned: a message the batcher or
+// the sender read after its release would reach Redis as garbage, which the contract checks
+// of the delivered messages refuse.
+func init() { encoder.PoisonReleased = true }
 
 // testExporter is an exporter created through the factory, as a collector creates it, whose
 // telemetry, logs and component status reports the test reads.

@@ -18,15 +18,43 @@ type roomWaiter struct {
 	wake chan struct{}
 }
 
-// waiter follows the records of one AddAndWait call until each is delivered, dropped for a
-// permanent error, or handed back.
-type waiter struct {
+// call follows the records of one Add or AddAndWait call while the Batcher holds them. An
+// Add that passes no release function has none.
+type call struct {
 	total, left int
+	// release is called once the Batcher holds none of the call's records.
+	release func()
+	// done is closed when the last record of an AddAndWait is settled: delivered, dropped for
+	// a permanent error, or handed back. It is nil for an Add, whose records are dropped
+	// instead of handed back.
+	done chan struct{}
 	// handedBack holds the positions, in the call's items, of the records handed back.
 	handedBack []int
 	dropped    int
 	cause      error
-	done       chan struct{}
+}
+
+// newCall returns the call of items, or nil when nothing needs to follow them.
+func newCall(items [][]byte, release func(), wait bool) *call {
+	if release == nil && !wait {
+		return nil
+	}
+	c := &call{total: len(items), left: len(items), release: release}
+	if wait {
+		c.done = make(chan struct{})
+	}
+	return c
+}
+
+// handsBack reports whether the records of c go back to an AddAndWait caller when they
+// cannot be delivered.
+func (c *call) handsBack() bool { return c != nil && c.done != nil }
+
+// releaseUnheld calls the release function of a call whose records the Batcher did not take.
+func (c *call) releaseUnheld() {
+	if c != nil && c.release != nil {
+		c.release()
+	}
 }
 
 // HandedBackError is AddAndWait's error when some records were not delivered and the caller
@@ -64,15 +92,23 @@ func (b *Batcher) Refuses(records int) bool {
 }
 
 // Add admits items, all or none. The Batcher keeps the slices, not copies, until they are
-// delivered or dropped; the caller must not modify them.
+// delivered or dropped; the caller must not modify them. release, when not nil, is called
+// exactly once, when the Batcher holds none of the items any longer: after the last one is
+// delivered or dropped, or before Add returns when it admitted none; the memory behind the
+// items may then be reused. It is called with the Batcher's lock held and must not call it.
 //
 // When the buffer limits leave no room, Add fails with ErrBufferFull at once if
 // Buffer.BlockTimeout is 0, and otherwise waits up to BlockTimeout, or until ctx ends, for
 // room. Items larger than a whole buffer are admitted once the buffer is empty, so that one
 // oversize request still makes progress; the limits are exceeded by that request alone. After
 // Shutdown, Add fails with ErrClosed.
-func (b *Batcher) Add(ctx context.Context, items [][]byte) error {
-	return b.admit(ctx, items, nil)
+func (b *Batcher) Add(ctx context.Context, items [][]byte, release func()) error {
+	c := newCall(items, release, false)
+	err := b.admit(ctx, items, c)
+	if err != nil || len(items) == 0 {
+		c.releaseUnheld()
+	}
+	return err
 }
 
 // AddAndWait admits items like Add, then waits until every one of them is settled, or ctx
@@ -81,34 +117,36 @@ func (b *Batcher) Add(ctx context.Context, items [][]byte) error {
 // never dropped for a transient reason: those whose retries run out, and those Shutdown
 // gives up on, are handed back, and the *HandedBackError names them so that the caller
 // retries only those. Records dropped for a permanent error are reported to the Observer;
-// when nothing is handed back, the error is permanent (consumererror.NewPermanent).
-func (b *Batcher) AddAndWait(ctx context.Context, items [][]byte) error {
-	w := &waiter{total: len(items), left: len(items), done: make(chan struct{})}
-	if err := b.admit(ctx, items, w); err != nil || len(items) == 0 {
+// when nothing is handed back, the error is permanent (consumererror.NewPermanent). release
+// is called as for Add, also when ctx ended first: the Batcher still holds the records then.
+func (b *Batcher) AddAndWait(ctx context.Context, items [][]byte, release func()) error {
+	c := newCall(items, release, true)
+	if err := b.admit(ctx, items, c); err != nil || len(items) == 0 {
+		c.releaseUnheld()
 		return err
 	}
 	select {
-	case <-w.done:
-		return w.result()
+	case <-c.done:
+		return c.result()
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
 
 // result is the outcome of an AddAndWait whose records have all been settled.
-func (w *waiter) result() error {
+func (c *call) result() error {
 	switch {
-	case len(w.handedBack) > 0:
-		slices.Sort(w.handedBack)
-		return &HandedBackError{Positions: w.handedBack, Total: w.total, Dropped: w.dropped, Cause: w.cause}
-	case w.dropped > 0:
+	case len(c.handedBack) > 0:
+		slices.Sort(c.handedBack)
+		return &HandedBackError{Positions: c.handedBack, Total: c.total, Dropped: c.dropped, Cause: c.cause}
+	case c.dropped > 0:
 		return consumererror.NewPermanent(fmt.Errorf("batcher: %d of %d records dropped (%s): %w",
-			w.dropped, w.total, DropPermanentError, w.cause))
+			c.dropped, c.total, DropPermanentError, c.cause))
 	}
 	return nil
 }
 
-func (b *Batcher) admit(ctx context.Context, items [][]byte, w *waiter) error {
+func (b *Batcher) admit(ctx context.Context, items [][]byte, c *call) error {
 	size := 0
 	for _, data := range items {
 		size += len(data)
@@ -139,7 +177,7 @@ func (b *Batcher) admit(ctx context.Context, items [][]byte, w *waiter) error {
 	before := b.pending.len()
 	b.pending.reserve(len(items))
 	for i, data := range items {
-		b.pending.pushBack(item{data: data, added: now, waiter: w, pos: int32(i)})
+		b.pending.pushBack(item{data: data, added: now, call: c, pos: int32(i)})
 	}
 	b.mu.Unlock()
 	// The dispatcher's plan changes only when a first record starts a linger or the buffer

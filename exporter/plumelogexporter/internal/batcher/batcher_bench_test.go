@@ -31,7 +31,7 @@ func BenchmarkAdd(b *testing.B) {
 				b.ResetTimer()
 				b.RunParallel(func(pb *testing.PB) {
 					for pb.Next() {
-						if err := bt.Add(context.Background(), recs); err != nil {
+						if err := bt.Add(context.Background(), recs, nil); err != nil {
 							b.Error(err)
 							return
 						}

@@ -59,7 +59,7 @@ func TestSizeTrigger(t *testing.T) {
 			for i, n := range tt.adds {
 				recs := records(fmt.Sprint(i), n)
 				want = append(want, names(recs)...)
-				require.NoError(t, b.Add(context.Background(), recs))
+				require.NoError(t, b.Add(context.Background(), recs, nil))
 			}
 			waitCalls(t, s, len(tt.wantSizes))
 			time.Sleep(quiet)
@@ -100,9 +100,9 @@ func TestAgeTrigger(t *testing.T) {
 			}), s)
 
 			first := time.Now()
-			require.NoError(t, b.Add(context.Background(), records("a", 1)))
+			require.NoError(t, b.Add(context.Background(), records("a", 1), nil))
 			time.Sleep(interval / 20)
-			require.NoError(t, b.Add(context.Background(), records("b", 2)))
+			require.NoError(t, b.Add(context.Background(), records("b", 2), nil))
 			waitCalls(t, s, 1)
 
 			calls := s.snapshot()
@@ -126,7 +126,7 @@ func TestEagerMode(t *testing.T) {
 	t.Run("lone record leaves at once", func(t *testing.T) {
 		s := &sink{}
 		b, obs := start(t, eager(100), s)
-		require.NoError(t, b.Add(context.Background(), records("a", 1)))
+		require.NoError(t, b.Add(context.Background(), records("a", 1), nil))
 		waitCalls(t, s, 1) // FlushInterval is an hour
 		assert.Equal(t, []flush{{TriggerIdle, 1}}, obs.flushList())
 	})
@@ -150,13 +150,13 @@ func TestEagerMode(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b, obs, s, unblock := blocked(t, eager(tt.batchSize))
-			require.NoError(t, b.Add(context.Background(), [][]byte{[]byte("first")}))
+			require.NoError(t, b.Add(context.Background(), [][]byte{[]byte("first")}, nil))
 			waitStarted(t, s, 1)
 			want := []string{"first"}
 			for i := range tt.addsWhileBusy {
 				rec := fmt.Sprint("r-", i)
 				want = append(want, rec)
-				require.NoError(t, b.Add(context.Background(), [][]byte{[]byte(rec)}))
+				require.NoError(t, b.Add(context.Background(), [][]byte{[]byte(rec)}, nil))
 			}
 			time.Sleep(quiet)
 			assert.EqualValues(t, 1, s.started.Load(), "nothing leaves while the only sender is busy")
@@ -194,7 +194,7 @@ func TestMinLinger(t *testing.T) {
 				c.MinLinger = linger
 			}), s)
 			added := time.Now()
-			require.NoError(t, b.Add(context.Background(), records("a", tt.records)))
+			require.NoError(t, b.Add(context.Background(), records("a", tt.records), nil))
 			waitCalls(t, s, 1)
 			assert.GreaterOrEqual(t, s.snapshot()[0].start.Sub(added), tt.notBefore)
 			assert.Equal(t, []flush{{tt.wantTrigger, tt.records}}, obs.flushList())
@@ -229,7 +229,7 @@ func TestRetryAttempts(t *testing.T) {
 				c.MaxRetries = tt.maxRetries
 			}), s)
 			recs := records("r", 5)
-			err := b.AddAndWait(context.Background(), recs)
+			err := b.AddAndWait(context.Background(), recs, nil)
 			held, heldBytes := b.Held()
 			assert.Zero(t, held)
 			assert.Zero(t, heldBytes)
@@ -272,10 +272,10 @@ func TestRetryKeepsOrderAndWaitsForBackoff(t *testing.T) {
 		c.Backoff = Backoff{InitialInterval: 100 * time.Millisecond, MaxInterval: time.Second, Multiplier: 2}
 	}), s)
 
-	require.NoError(t, b.Add(context.Background(), records("old", 5)))
+	require.NoError(t, b.Add(context.Background(), records("old", 5), nil))
 	waitCalls(t, s, 1)
 	// Newer records arrive during the backoff; the retried ones must still go first.
-	require.NoError(t, b.Add(context.Background(), records("new", 5)))
+	require.NoError(t, b.Add(context.Background(), records("new", 5), nil))
 	waitCalls(t, s, 4)
 	require.NoError(t, shutdown(t, b))
 
@@ -302,7 +302,7 @@ func TestNoSpinWhileSendFails(t *testing.T) {
 	}), s)
 	const window = time.Second
 	begin := time.Now()
-	require.NoError(t, b.Add(context.Background(), records("r", 10)))
+	require.NoError(t, b.Add(context.Background(), records("r", 10), nil))
 	time.Sleep(window + quiet)
 
 	calls := s.snapshot()
@@ -334,7 +334,7 @@ func TestRetriesExhaustedDropsOncePerBatch(t *testing.T) {
 		c.FlushInterval = 10 * time.Millisecond
 		c.MaxRetries = 2
 	}), s)
-	require.NoError(t, b.Add(context.Background(), records("r", 25)))
+	require.NoError(t, b.Add(context.Background(), records("r", 25), nil))
 	require.Eventually(t, func() bool { n, _ := b.Held(); return n == 0 }, within, tick)
 	require.NoError(t, shutdown(t, b), "nothing was left for Shutdown to drop")
 
@@ -351,7 +351,7 @@ func TestRetriesExhaustedDropsOncePerBatch(t *testing.T) {
 func TestPermanentErrorDropsAtOnce(t *testing.T) {
 	s := &sink{respond: func(context.Context, int) error { return consumererror.NewPermanent(errBad) }}
 	b, obs := start(t, testConfig(nil), s)
-	err := b.AddAndWait(context.Background(), records("r", 10))
+	err := b.AddAndWait(context.Background(), records("r", 10), nil)
 	require.ErrorIs(t, err, errBad)
 	assert.True(t, consumererror.IsPermanent(err))
 	time.Sleep(quiet)
@@ -423,7 +423,7 @@ func TestBufferLimits(t *testing.T) {
 				c.Buffer.MaxBytes = 100
 			}), s)
 			for i, recs := range tt.adds {
-				err := b.Add(context.Background(), recs)
+				err := b.Add(context.Background(), recs, nil)
 				if tt.wantErrs[i] == nil {
 					require.NoError(t, err, "add %d", i)
 				} else {
@@ -455,7 +455,7 @@ func blockConfig(timeout time.Duration) Config {
 func TestBlockTimeout(t *testing.T) {
 	t.Run("waits for room", func(t *testing.T) {
 		b, obs, s, unblock := blocked(t, blockConfig(time.Minute))
-		require.NoError(t, b.Add(context.Background(), records("a", 10)))
+		require.NoError(t, b.Add(context.Background(), records("a", 10), nil))
 		waitStarted(t, s, 1)
 		res := addAsync(context.Background(), b, records("b", 5))
 		select {
@@ -472,9 +472,9 @@ func TestBlockTimeout(t *testing.T) {
 	t.Run("fails after the timeout", func(t *testing.T) {
 		const timeout = 200 * time.Millisecond
 		b, _, _, _ := blocked(t, blockConfig(timeout))
-		require.NoError(t, b.Add(context.Background(), records("a", 10)))
+		require.NoError(t, b.Add(context.Background(), records("a", 10), nil))
 		begin := time.Now()
-		err := b.Add(context.Background(), records("b", 1))
+		err := b.Add(context.Background(), records("b", 1), nil)
 		require.ErrorIs(t, err, ErrBufferFull)
 		assert.GreaterOrEqual(t, time.Since(begin), timeout)
 		n, _ := b.Held()
@@ -486,17 +486,17 @@ func TestBlockTimeout(t *testing.T) {
 func TestBlockedAddEnds(t *testing.T) {
 	t.Run("honours ctx", func(t *testing.T) {
 		b, _, _, _ := blocked(t, blockConfig(time.Hour))
-		require.NoError(t, b.Add(context.Background(), records("a", 10)))
+		require.NoError(t, b.Add(context.Background(), records("a", 10), nil))
 		ctx, cancel := context.WithCancel(context.Background())
 		time.AfterFunc(50*time.Millisecond, cancel)
-		require.ErrorIs(t, b.Add(ctx, records("b", 1)), context.Canceled)
+		require.ErrorIs(t, b.Add(ctx, records("b", 1), nil), context.Canceled)
 		n, _ := b.Held()
 		assert.Equal(t, 10, n, "nothing admitted")
 	})
 
 	t.Run("Shutdown ends the wait", func(t *testing.T) {
 		b, _, s, _ := blocked(t, blockConfig(time.Hour))
-		require.NoError(t, b.Add(context.Background(), records("a", 10)))
+		require.NoError(t, b.Add(context.Background(), records("a", 10), nil))
 		waitStarted(t, s, 1)
 		res := addAsync(context.Background(), b, records("b", 1))
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
@@ -530,7 +530,7 @@ func TestAddAndWait(t *testing.T) {
 				c.FlushInterval = 10 * time.Millisecond
 				c.MaxRetries = 1
 			}), &sink{respond: tt.respond})
-			err := b.AddAndWait(context.Background(), records("r", 3))
+			err := b.AddAndWait(context.Background(), records("r", 3), nil)
 			if tt.wantErr == nil {
 				require.NoError(t, err)
 			} else {
@@ -548,7 +548,7 @@ func TestAddAndWait(t *testing.T) {
 		b, obs, s, unblock := blocked(t, testConfig(func(c *Config) { c.FlushInterval = 10 * time.Millisecond }))
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		defer cancel()
-		require.ErrorIs(t, b.AddAndWait(ctx, records("r", 3)), context.DeadlineExceeded)
+		require.ErrorIs(t, b.AddAndWait(ctx, records("r", 3), nil), context.DeadlineExceeded)
 		waitStarted(t, s, 1)
 		unblock()
 		require.NoError(t, shutdown(t, b))
@@ -557,7 +557,7 @@ func TestAddAndWait(t *testing.T) {
 
 	t.Run("nothing to wait for", func(t *testing.T) {
 		b, _ := start(t, testConfig(nil), &sink{})
-		require.NoError(t, b.AddAndWait(context.Background(), nil))
+		require.NoError(t, b.AddAndWait(context.Background(), nil, nil))
 	})
 }
 
@@ -577,7 +577,7 @@ func TestAddAndWaitHandsBackOnlyUndelivered(t *testing.T) {
 		c.MaxRetries = 1
 	}), s)
 	recs := records("r", 10)
-	err := b.AddAndWait(context.Background(), recs)
+	err := b.AddAndWait(context.Background(), recs, nil)
 
 	var handedBack *HandedBackError
 	require.ErrorAs(t, err, &handedBack)
@@ -643,7 +643,7 @@ func TestShutdownFlushes(t *testing.T) {
 			s := &sink{respond: tt.respond}
 			b, obs := start(t, testConfig(tt.change), s)
 			recs := records("r", tt.add)
-			require.NoError(t, b.Add(context.Background(), recs))
+			require.NoError(t, b.Add(context.Background(), recs, nil))
 			require.NoError(t, shutdown(t, b))
 
 			assert.Equal(t, names(recs), s.delivered())
@@ -683,7 +683,7 @@ func TestShutdownDeadline(t *testing.T) {
 				c.MaxRetries = 1_000_000
 				c.Backoff = Backoff{InitialInterval: 20 * time.Millisecond, MaxInterval: 50 * time.Millisecond, Multiplier: 2}
 			}), s)
-			require.NoError(t, b.Add(context.Background(), records("r", added)))
+			require.NoError(t, b.Add(context.Background(), records("r", added), nil))
 			waitStarted(t, s, 2)
 
 			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
@@ -703,8 +703,8 @@ func TestShutdownDeadline(t *testing.T) {
 			assert.Zero(t, n)
 			assert.Zero(t, bytes)
 
-			require.ErrorIs(t, b.Add(context.Background(), records("late", 1)), ErrClosed)
-			require.ErrorIs(t, b.AddAndWait(context.Background(), records("late", 1)), ErrClosed)
+			require.ErrorIs(t, b.Add(context.Background(), records("late", 1), nil), ErrClosed)
+			require.ErrorIs(t, b.AddAndWait(context.Background(), records("late", 1), nil), ErrClosed)
 			assert.Equal(t, err.Error(), b.Shutdown(context.Background()).Error(), "Shutdown is idempotent")
 		})
 	}
@@ -719,7 +719,7 @@ func TestShutdownGivesUpAfterOneRetryBudget(t *testing.T) {
 	t.Run("dropped", func(t *testing.T) {
 		s := &sink{respond: func(context.Context, int) error { return errTransient }}
 		b, obs := start(t, cfg, s)
-		require.NoError(t, b.Add(context.Background(), records("r", 35)))
+		require.NoError(t, b.Add(context.Background(), records("r", 35), nil))
 		require.NoError(t, shutdown(t, b))
 		assert.Len(t, s.snapshot(), cfg.MaxRetries+1, "only the first batch was tried, MaxRetries+1 times")
 		assert.Equal(t, []drop{{10, DropRetriesExhausted, errTransient}, {25, DropRetriesExhausted, errTransient}}, obs.dropList())
@@ -732,7 +732,7 @@ func TestShutdownGivesUpAfterOneRetryBudget(t *testing.T) {
 		b, obs := start(t, cfg, s)
 		errs := make(chan error, 2)
 		for _, n := range []int{10, 25} {
-			go func() { errs <- b.AddAndWait(context.Background(), records("r", n)) }()
+			go func() { errs <- b.AddAndWait(context.Background(), records("r", n), nil) }()
 		}
 		require.Eventually(t, func() bool { n, _ := b.Held(); return n == 35 }, within, time.Millisecond)
 		require.NoError(t, shutdown(t, b))
@@ -748,11 +748,11 @@ func TestShutdownGivesUpAfterOneRetryBudget(t *testing.T) {
 
 func TestShutdownIdempotent(t *testing.T) {
 	b, _ := start(t, testConfig(nil), &sink{})
-	require.NoError(t, b.Add(context.Background(), records("r", 3)))
+	require.NoError(t, b.Add(context.Background(), records("r", 3), nil))
 	require.NoError(t, shutdown(t, b))
 	require.NoError(t, shutdown(t, b))
-	require.ErrorIs(t, b.Add(context.Background(), records("late", 1)), ErrClosed)
-	require.ErrorIs(t, b.Add(context.Background(), nil), ErrClosed)
+	require.ErrorIs(t, b.Add(context.Background(), records("late", 1), nil), ErrClosed)
+	require.ErrorIs(t, b.Add(context.Background(), nil, nil), ErrClosed)
 }
 
 // concurrentCases run TestConcurrentAdds in each mode, with one sender and with several.
@@ -801,7 +801,7 @@ func TestConcurrentAdds(t *testing.T) {
 						for j := i; j < min(i+chunk, perProducer); j++ {
 							recs = append(recs, fmt.Appendf(nil, "%d-%d", p, j))
 						}
-						assert.NoError(t, b.Add(context.Background(), recs))
+						assert.NoError(t, b.Add(context.Background(), recs, nil))
 					}
 				})
 			}
@@ -853,7 +853,7 @@ func TestNewPanicsOnInvalidConfig(t *testing.T) {
 
 func TestNilObserver(t *testing.T) {
 	b := New(testConfig(func(c *Config) { c.MaxRetries = 0 }), func(context.Context, [][]byte) error { return errTransient }, nil)
-	require.ErrorIs(t, b.AddAndWait(context.Background(), records("r", 10)), errTransient)
+	require.ErrorIs(t, b.AddAndWait(context.Background(), records("r", 10), nil), errTransient)
 	require.NoError(t, shutdown(t, b))
 }
 
@@ -866,10 +866,10 @@ func TestRefuses(t *testing.T) {
 	}), &sink{})
 	assert.False(t, b.Refuses(10), "an empty buffer takes a full one")
 	assert.False(t, b.Refuses(50), "an empty buffer takes even more, alone")
-	require.NoError(t, b.Add(context.Background(), records("r", 8)))
+	require.NoError(t, b.Add(context.Background(), records("r", 8), nil))
 	assert.False(t, b.Refuses(2))
 	assert.True(t, b.Refuses(3))
-	require.ErrorIs(t, b.Add(context.Background(), records("s", 3)), ErrBufferFull, "Add agrees")
+	require.ErrorIs(t, b.Add(context.Background(), records("s", 3), nil), ErrBufferFull, "Add agrees")
 	require.NoError(t, shutdown(t, b))
 	assert.False(t, b.Refuses(3), "after Shutdown, Add answers ErrClosed instead")
 
@@ -878,6 +878,6 @@ func TestRefuses(t *testing.T) {
 		c.Buffer.MaxRecords = 10
 		c.Buffer.BlockTimeout = time.Millisecond
 	}), &sink{})
-	require.NoError(t, waits.Add(context.Background(), records("r", 10)))
+	require.NoError(t, waits.Add(context.Background(), records("r", 10), nil))
 	assert.False(t, waits.Refuses(5), "an Add that may wait for room is not refused at once")
 }

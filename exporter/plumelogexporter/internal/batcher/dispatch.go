@@ -64,7 +64,7 @@ func (b *Batcher) giveUpPendingLocked() {
 	dropped := 0
 	for b.pending.len() > 0 {
 		it := b.pending.popFront()
-		if it.waiter == nil {
+		if !it.call.handsBack() {
 			dropped++
 		}
 		items = append(items, it)
@@ -76,7 +76,7 @@ func (b *Batcher) giveUpPendingLocked() {
 	}
 	for i := range items {
 		f := fateDropped
-		if items[i].waiter != nil {
+		if items[i].call.handsBack() {
 			f = fateHandedBack
 		}
 		b.releaseLocked(&items[i], f, cause)

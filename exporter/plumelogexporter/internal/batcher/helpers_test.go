@@ -40,8 +40,8 @@ func testConfig(change func(*Config)) Config {
 	return cfg
 }
 
-// call is one invocation of the fake send function.
-type call struct {
+// sendCall is one invocation of the fake send function.
+type sendCall struct {
 	records    []string
 	start, end time.Time
 	err        error
@@ -54,11 +54,11 @@ type sink struct {
 
 	started atomic.Int32
 	mu      sync.Mutex
-	calls   []call
+	calls   []sendCall
 }
 
 func (s *sink) send(ctx context.Context, batch [][]byte) error {
-	c := call{start: time.Now(), records: make([]string, len(batch))}
+	c := sendCall{start: time.Now(), records: make([]string, len(batch))}
 	for i, r := range batch {
 		c.records[i] = string(r)
 	}
@@ -73,10 +73,10 @@ func (s *sink) send(ctx context.Context, batch [][]byte) error {
 	return c.err
 }
 
-func (s *sink) snapshot() []call {
+func (s *sink) snapshot() []sendCall {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]call(nil), s.calls...)
+	return append([]sendCall(nil), s.calls...)
 }
 
 // delivered lists the records of the successful calls, in the order the calls ended.

@@ -6,7 +6,7 @@ import "time"
 type item struct {
 	data     []byte
 	added    time.Duration // admission time, on the batcher's monotonic clock
-	waiter   *waiter       // the AddAndWait call that admitted the record, if any
+	call     *call         // the call that admitted the record, when one follows it
 	pos      int32         // the record's index in that call's items
 	attempts int32         // failed sends so far
 }

@@ -33,7 +33,7 @@ func awaitRoom(t *testing.T, res <-chan error) {
 // addAsync adds recs from a goroutine of its own and hands over what Add returned.
 func addAsync(ctx context.Context, b *Batcher, recs [][]byte) <-chan error {
 	res := make(chan error, 1)
-	go func() { res <- b.Add(ctx, recs) }()
+	go func() { res <- b.Add(ctx, recs, nil) }()
 	return res
 }
 
@@ -49,7 +49,7 @@ func roomConfig() Config {
 // earlier one that does not, so a stream of small requests cannot starve a large one.
 func TestWaitingAddsAreServedInArrivalOrder(t *testing.T) {
 	b, obs, s, unblock := blocked(t, roomConfig())
-	require.NoError(t, b.Add(context.Background(), records("a", 5)))
+	require.NoError(t, b.Add(context.Background(), records("a", 5), nil))
 	waitStarted(t, s, 1)
 
 	large := addAsync(context.Background(), b, records("large", 8)) // 5 + 8 > 10
@@ -73,7 +73,7 @@ func TestWaitingAddsAreServedInArrivalOrder(t *testing.T) {
 // ones behind it get the room that fits them.
 func TestWaitingAddThatGivesUpLetsTheNextIn(t *testing.T) {
 	b, _, s, _ := blocked(t, roomConfig())
-	require.NoError(t, b.Add(context.Background(), records("a", 5)))
+	require.NoError(t, b.Add(context.Background(), records("a", 5), nil))
 	waitStarted(t, s, 1)
 
 	ctx, cancel := context.WithCancel(context.Background())

@@ -119,7 +119,7 @@ func (b *Batcher) fate(it *item, reason DropReason) fate {
 		return fateDropped
 	case reason == DropRetriesExhausted && int(it.attempts) <= b.cfg.MaxRetries:
 		return fateRetried
-	case it.waiter != nil:
+	case it.call.handsBack():
 		return fateHandedBack
 	}
 	return fateDropped
@@ -153,20 +153,27 @@ func (b *Batcher) recycle(bt *batch) *batch {
 func (b *Batcher) releaseLocked(it *item, f fate, cause error) {
 	b.records--
 	b.bytes -= len(it.data)
-	w := it.waiter
-	if w == nil {
+	c := it.call
+	if c == nil {
 		return
 	}
 	switch f {
 	case fateHandedBack:
-		w.handedBack = append(w.handedBack, int(it.pos))
-		w.cause = cause
+		c.handedBack = append(c.handedBack, int(it.pos))
+		c.cause = cause
 	case fateDropped:
-		w.dropped++
-		w.cause = cause
+		c.dropped++
+		c.cause = cause
 	}
-	w.left--
-	if w.left == 0 {
-		close(w.done)
+	c.left--
+	if c.left > 0 {
+		return
+	}
+	// Released before an AddAndWait returns, so that its caller finds the memory released.
+	if c.release != nil {
+		c.release()
+	}
+	if c.done != nil {
+		close(c.done)
 	}
 }

@@ -46,6 +46,8 @@ type Encoder struct {
 	// now is the clock for records without timestamps; tests replace it.
 	now   func() time.Time
 	state sync.Pool
+	// buffers holds the buffers of released calls.
+	buffers bufferPool
 }
 
 const (
@@ -83,17 +85,21 @@ func New(cfg Config) *Encoder {
 }
 
 // EncodeLogs encodes every record of ld, in order, as one Plumelog message each.
-// All messages share one freshly allocated backing array, which the caller may keep; each
-// message's capacity ends where it does, so appending to one never overwrites the next.
-func (e *Encoder) EncodeLogs(ld plog.Logs) [][]byte {
+// All messages share one backing array, which the caller may keep; each message's capacity
+// ends where it does, so appending to one never overwrites the next.
+func (e *Encoder) EncodeLogs(ld plog.Logs) [][]byte { return e.Logs(ld).Messages }
+
+// Logs is EncodeLogs for callers that can tell when the messages are no longer read: their
+// Release lets a later call reuse the backing array.
+func (e *Encoder) Logs(ld plog.Logs) Encoded {
 	n := ld.LogRecordCount()
 	if n == 0 {
-		return nil
+		return Encoded{}
 	}
 	st := e.getState()
 	defer e.putState(st)
 
-	buf := newBuffer(n, &e.recordSize)
+	buf := e.newBuffer(n, &e.recordSize)
 	// Reserve the whole block of seqs at once: one atomic operation per call, and the messages
 	// of one call stay consecutive.
 	seq := e.seq.Add(uint64(n)) - uint64(n)
@@ -114,25 +120,28 @@ func (e *Encoder) EncodeLogs(ld plog.Logs) [][]byte {
 		}
 	}
 	e.recordSize.Store(int64(len(buf)/n + 1))
-	return st.slice(buf)
+	return e.encoded(st, buf)
 }
 
 // newBuffer returns a buffer for n items of about the size that estimate holds.
-func newBuffer(n int, estimate *atomic.Int64) []byte {
+func (e *Encoder) newBuffer(n int, estimate *atomic.Int64) []byte {
 	size := n * int(min(estimate.Load(), maxRecordEstimate))
-	return make([]byte, 0, size+size/8)
+	return e.buffers.get(size + size/8)
 }
 
-// slice cuts buf into the messages that end at st.ends. Each message's capacity ends where
+// encoded cuts buf into the messages that end at st.ends. Each message's capacity ends where
 // it does, so appending to one never overwrites the next.
-func (st *state) slice(buf []byte) [][]byte {
+func (e *Encoder) encoded(st *state, buf []byte) Encoded {
 	if len(st.ends) == 0 {
-		return nil
+		e.buffers.put(buf)
+		return Encoded{}
 	}
-	if cap(buf)-len(buf) > len(buf)/4 {
+	if cap(buf) > 2*len(buf) {
 		// The guess was far too high. The caller keeps the whole array while any message is
-		// queued, so hand over an exact copy rather than the spare capacity.
-		buf = append(make([]byte, 0, len(buf)), buf...)
+		// held, so hand over a buffer of the right size rather than the spare capacity.
+		exact := append(e.buffers.get(len(buf)), buf...)
+		e.buffers.put(buf)
+		buf = exact
 	}
 	// Slice only now: buf may have moved while growing.
 	out := make([][]byte, len(st.ends))
@@ -141,7 +150,7 @@ func (st *state) slice(buf []byte) [][]byte {
 		out[i] = buf[start:end:end]
 		start = end
 	}
-	return out
+	return Encoded{Messages: out, buf: buf, pool: &e.buffers}
 }
 
 // AppendRecord appends one message for lr to dst.

@@ -49,9 +49,16 @@ const (
 // none and is counted in skipped (ValidSpan tells which). The events share one freshly
 // allocated backing array, as with EncodeLogs.
 func (e *Encoder) EncodeTraces(td ptrace.Traces) (events [][]byte, skipped int) {
+	enc, skipped := e.Traces(td)
+	return enc.Messages, skipped
+}
+
+// Traces is EncodeTraces for callers that can tell when the events are no longer read: their
+// Release lets a later call reuse the backing array.
+func (e *Encoder) Traces(td ptrace.Traces) (events Encoded, skipped int) {
 	n := td.SpanCount()
 	if n == 0 {
-		return nil, 0
+		return Encoded{}, 0
 	}
 	st := e.getState()
 	defer e.putState(st)
@@ -69,7 +76,7 @@ func (e *Encoder) EncodeTraces(td ptrace.Traces) (events [][]byte, skipped int) 
 	order.plan()
 	skipped = n - len(order.spans)
 
-	buf := newBuffer(n, &e.spanSize)
+	buf := e.newBuffer(n, &e.spanSize)
 	next := 0
 	for _, rs := range td.ResourceSpans().All() {
 		e.prepare(st, rs.Resource(), false)
@@ -85,7 +92,7 @@ func (e *Encoder) EncodeTraces(td ptrace.Traces) (events [][]byte, skipped int) 
 	if valid := n - skipped; valid > 0 {
 		e.spanSize.Store(int64(len(buf)/valid + 1))
 	}
-	return st.slice(buf), skipped
+	return e.encoded(st, buf), skipped
 }
 
 // ValidSpan reports whether a span can be placed in a trace: it has a trace id and a start or
