@@ -46,8 +46,8 @@ const (
 
 // EncodeTraces encodes every span of td, in order, as two trace events: its start, then its
 // end. A span that cannot be placed in a trace, without a trace id or any timestamp, yields
-// none and is counted in skipped (ValidSpan tells which). The events share one freshly
-// allocated backing array, as with EncodeLogs.
+// none and is counted in skipped (ValidSpan tells which). The events share one backing
+// array, as with EncodeLogs.
 func (e *Encoder) EncodeTraces(td ptrace.Traces) (events [][]byte, skipped int) {
 	enc, skipped := e.Traces(td)
 	return enc.Messages, skipped
