@@ -39,21 +39,21 @@ func StartReplicatedCluster(t testing.TB, masters, replicas int, args ...string)
 	t.Helper()
 	cli := testenv.Program(t, "redis-cli")
 	c := &Cluster{t: t}
-	for range masters * (1 + replicas) {
-		// The bus port is set explicitly: the default, port+10000, may be taken or out of range.
-		nodeArgs := append([]string{
-			"--cluster-enabled", "yes",
-			"--cluster-port", testenv.Port(testenv.Addr(t)),
-			"--cluster-node-timeout", "2000",
-		}, args...)
-		s := Start(t, nodeArgs...)
-		c.Nodes = append(c.Nodes, s)
-		c.Addrs = append(c.Addrs, s.Addr)
-	}
-	create := append([]string{"--cluster", "create"}, c.Addrs...)
-	create = append(create, "--cluster-replicas", strconv.Itoa(replicas), "--cluster-yes")
-	if out, err := exec.Command(cli, create...).CombinedOutput(); err != nil {
-		t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
+	for attempt := 1; ; attempt++ {
+		c.startNodes(masters*(1+replicas), args)
+		out, err := createCluster(cli, c.Addrs, replicas)
+		if err == nil {
+			break
+		}
+		// redis-cli waits without end for nodes that never agree (seen once on a loaded
+		// machine): start the nodes afresh, on new ports, a few times before giving up.
+		for _, s := range c.Nodes {
+			s.Stop()
+		}
+		if attempt == clusterAttempts {
+			t.Fatalf("redis-cli --cluster create, %d attempts: %v\n%s", attempt, err, out)
+		}
+		t.Logf("redis-cli --cluster create, attempt %d: %v; starting the nodes again", attempt, err)
 	}
 	c.WaitOK()
 	for _, s := range c.Nodes {
@@ -62,6 +62,38 @@ func StartReplicatedCluster(t testing.TB, masters, replicas int, args ...string)
 		}
 	}
 	return c
+}
+
+const (
+	// clusterAttempts and clusterCreateTimeout bound the creation of a cluster.
+	clusterAttempts      = 3
+	clusterCreateTimeout = time.Minute
+)
+
+// startNodes starts n cluster-enabled redis-servers as the cluster's nodes.
+func (c *Cluster) startNodes(n int, args []string) {
+	c.t.Helper()
+	c.Nodes, c.Addrs = nil, nil
+	for range n {
+		// The bus port is set explicitly: the default, port+10000, may be taken or out of range.
+		nodeArgs := append([]string{
+			"--cluster-enabled", "yes",
+			"--cluster-port", testenv.Port(testenv.Addr(c.t)),
+			"--cluster-node-timeout", "2000",
+		}, args...)
+		s := Start(c.t, nodeArgs...)
+		c.Nodes = append(c.Nodes, s)
+		c.Addrs = append(c.Addrs, s.Addr)
+	}
+}
+
+// createCluster joins the nodes at addrs into one cluster with redis-cli --cluster create.
+func createCluster(cli string, addrs []string, replicas int) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), clusterCreateTimeout)
+	defer cancel()
+	create := append([]string{"--cluster", "create"}, addrs...)
+	create = append(create, "--cluster-replicas", strconv.Itoa(replicas), "--cluster-yes")
+	return exec.CommandContext(ctx, cli, create...).CombinedOutput()
 }
 
 // WaitOK waits until every node reports cluster_state:ok and knows every other node.
