@@ -64,7 +64,8 @@
 // Held reports what is held. AddAndWait lets a caller with a durable queue of its own learn
 // the outcome of its records: those that were not delivered for a transient reason are
 // handed back instead of dropped, by position, so that the caller retries exactly those.
-// Shutdown stops admission and flushes what is held within its context's deadline; whatever
+// Both take a release function, called once the Batcher holds none of the call's records,
+// so that the caller can reuse the memory behind them. Shutdown stops admission and flushes what is held within its context's deadline; whatever
 // is still held when the deadline passes is handed back or dropped, counted, and reported in
 // Shutdown's error.
 package batcher // import "github.com/plumelog-otel/otelcol-plumelog/exporter/plumelogexporter/internal/batcher"
