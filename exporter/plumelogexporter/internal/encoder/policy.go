@@ -129,16 +129,14 @@ var fieldByte = func() (t [256]bool) {
 // ok is false for a key that Elasticsearch refuses or reserves: empty, or starting with '_'
 // (its metadata fields, "_id", "_source"...).
 func fieldKey(k string) (key string, ok bool) {
-	i := 0
-	for i < len(k) && fieldByte[k[i]] {
-		i++
+	if plainKey(k) {
+		return k, true
 	}
-	if i == len(k) {
-		return k, k != "" && k[0] != '_'
+	if k == "" {
+		return "", false
 	}
 	b := make([]byte, 0, len(k))
-	b = append(b, k[:i]...)
-	for _, r := range k[i:] {
+	for _, r := range k {
 		switch {
 		case r < utf8.RuneSelf && fieldByte[r]:
 			b = append(b, byte(r))
