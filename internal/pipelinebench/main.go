@@ -29,6 +29,8 @@ type options struct {
 	warmup    int
 	senders   int
 	batch     int
+	// profile is a directory for a CPU profile of each run's load phase; empty takes none.
+	profile string
 }
 
 func main() {
@@ -41,6 +43,8 @@ func main() {
 	flag.IntVar(&o.warmup, "warmup", 20_000, "records sent before the measurement of each run")
 	flag.IntVar(&o.senders, "senders", 4, "concurrent OTLP/gRPC senders")
 	flag.IntVar(&o.batch, "batch", 100, "records per request")
+	flag.StringVar(&o.profile, "profile", "", "directory for a CPU profile of the first "+profileSeconds+" s of each run's load phase "+
+		"(through the pprof extension; it adds its own cost, so compare CPU figures of runs without it)")
 	flag.Parse()
 
 	if err := runBenchmark(o); err != nil {

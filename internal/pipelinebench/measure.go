@@ -38,6 +38,7 @@ func measure(ctx context.Context, bin binary, v variant, round int, o options) (
 		return res, err
 	}
 	start := time.Now()
+	profiled := s.profile(ctx, o.profile, fmt.Sprintf("r%02d-%s-%s.pprof", round, bin.Name, v.Key))
 	if res.Refused, err = sendAll(ctx, s.senders, perSender); err != nil {
 		return res, err
 	}
@@ -48,6 +49,9 @@ func measure(ctx context.Context, bin binary, v variant, round int, o options) (
 	col1, redis1, err := s.cpu()
 	if err != nil {
 		return res, err
+	}
+	if err := <-profiled; err != nil {
+		return res, fmt.Errorf("profile: %w", err)
 	}
 	res.CollectorCPU = (col1 - col0).Seconds()
 	res.RedisCPU = (redis1 - redis0).Seconds()

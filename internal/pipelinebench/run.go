@@ -6,6 +6,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/plumelog-otel/otelcol-plumelog/internal/otelcoltest"
+	"github.com/plumelog-otel/otelcol-plumelog/internal/testenv"
 )
 
 // listKey is where the plumelog exporter writes run logs with its default settings.
@@ -58,6 +59,8 @@ type stack struct {
 	rdb     *redis.Client
 	col     *otelcoltest.Collector
 	senders []*sender
+	// pprof is the address of the collector's pprof extension, with -profile.
+	pprof string
 }
 
 func startStack(bin string, v variant, o options) (*stack, error) {
@@ -71,7 +74,15 @@ func startStack(bin string, v variant, o options) (*stack, error) {
 		return nil, err
 	}
 	s.rdb = redis.NewClient(&redis.Options{Addr: s.redis.Addr})
-	if s.col, err = otelcoltest.Start(bin, dir, collectorConfig(s.redis.Addr, v)); err != nil {
+	cfg := collectorConfig(s.redis.Addr, v)
+	if o.profile != "" {
+		if s.pprof, err = testenv.FreeAddr(); err != nil {
+			s.stop()
+			return nil, err
+		}
+		cfg.Extensions = map[string]otelcoltest.Settings{"pprof": {"endpoint": s.pprof}}
+	}
+	if s.col, err = otelcoltest.Start(bin, dir, cfg); err != nil {
 		s.stop()
 		return nil, err
 	}

@@ -1,7 +1,6 @@
 package encoder
 
 import (
-	"encoding/hex"
 	"math"
 	"strconv"
 	"sync"
@@ -230,12 +229,12 @@ func (e *Encoder) appendRecord(dst []byte, st *state, scope pcommon.Instrumentat
 
 	if id := lr.TraceID(); !id.IsEmpty() {
 		dst = append(dst, `,"traceId":"`...)
-		dst = hex.AppendEncode(dst, id[:])
+		dst = appendHex(dst, id)
 		dst = append(dst, '"')
 	}
 	if id := lr.SpanID(); !id.IsEmpty() {
 		dst = append(dst, `,"spanId":"`...)
-		dst = hex.AppendEncode(dst, id[:])
+		dst = appendHex(dst, id)
 		dst = append(dst, '"')
 	}
 

@@ -459,6 +459,48 @@ func TestAppendRecordMatchesEncodeLogs(t *testing.T) {
 	}
 }
 
+// TestPlanFollowsChangingKeys checks that a record whose keys differ from the record before, in
+// order, number or kind (mapped, extension field, folded, dropped), is encoded as if alone, also
+// after so many distinct keys that the plan starts again within one call.
+func TestPlanFollowsChangingKeys(t *testing.T) {
+	shapes := [][]string{
+		{"http.route", "user.id", "thread.name"},
+		{"user.id", "http.route", "thread.name"},
+		{"http.route", "code.function", "user.id", "extra"},
+		{"http.route"},
+		{"thread.name", "http.route", "user.id", "content", "_private", "telemetry.sdk.name"},
+		{},
+		{"http.route", "user.id", "thread.name"},
+	}
+	b := newLogs(javaResource(), "com.example.OrderService")
+	for i := range 400 {
+		keys := shapes[i%len(shapes)]
+		if i >= 200 {
+			keys = []string{"id." + strconv.Itoa(i) + strings.Repeat("k", 80), "http.route"}
+		}
+		b.record("message "+strconv.Itoa(i), func(lr plog.LogRecord) {
+			for j, k := range keys {
+				lr.Attributes().PutStr(k, "v"+strconv.Itoa(j))
+			}
+		}, traced)
+	}
+	fields := DefaultFields()
+	fields.MaxFields = 4
+	cfg := Config{Fields: &fields}
+	rl := b.ld.ResourceLogs().At(0)
+	want := make([]string, b.sl.LogRecords().Len())
+	for i := range want {
+		// A new encoder per record: its first record has no plan to reuse.
+		want[i] = string(newTestEncoder(cfg).AppendRecord(nil, rl.Resource(), b.sl.Scope(), b.sl.LogRecords().At(i)))
+	}
+	got := newTestEncoder(cfg).EncodeLogs(b.ld)
+	require.Len(t, got, len(want))
+	for i := range want {
+		// The seq differs: each encoder above numbered its one record 1.
+		assert.Equal(t, want[i], strings.Replace(string(got[i]), `"seq":`+strconv.Itoa(i+1)+",", `"seq":1,`, 1), "record %d", i)
+	}
+}
+
 func TestEncodeLogsSharesOneArray(t *testing.T) {
 	b := newLogs(javaResource(), "app")
 	for range 50 {

@@ -6,7 +6,22 @@ import "go.opentelemetry.io/collector/pdata/pcommon"
 type attr struct {
 	key   string // as received
 	field string // the extension key; "" for an attribute that is folded
-	val   pcommon.Value
+	// head is the field's `,"key":` in state.heads, when field is set.
+	head span
+	val  pcommon.Value
+}
+
+// span is a range of bytes in a buffer of the state.
+type span struct{ start, end int32 }
+
+// planned is the fate of the attribute key at one position of a record's attributes. The
+// records of one service carry the same keys in the same order, so a record whose key at a
+// position is the one planned there reuses its fate for the price of a string comparison.
+type planned struct {
+	key  string   // the key as received; the plan is dropped when the call ends
+	ki   *keyInfo // the key's mapping, when it is mapped to a Plumelog field
+	d    decision // the key's fate otherwise
+	head span     // `,"field":` in state.heads, when d.act is actField
 }
 
 // prepare computes the resource's share of its messages: mapped fields, the message head and,
@@ -52,16 +67,52 @@ func (e *Encoder) prepare(st *state, res pcommon.Resource, extensions bool) {
 // become extension fields or are folded.
 func (e *Encoder) classifyAttributes(st *state, attrs pcommon.Map, rec *picks) {
 	st.ext = st.ext[:0]
+	if len(st.heads) > maxPlannedHeads {
+		// Keys that change from record to record (ids used as keys) replan without end.
+		clear(st.plan)
+		st.plan, st.heads = st.plan[:0], st.heads[:0]
+	}
+	i := 0
 	for k, v := range attrs.All() {
-		ki := e.keys.lookup(k)
-		if ki != nil && ki.mapped {
-			rec.offer(ki, v)
+		p := e.plan(st, i, k)
+		i++
+		if p.ki != nil {
+			rec.offer(p.ki, v)
 			continue
 		}
-		if d := st.decisions.decide(&e.policy, recordSide, k, ki != nil); d.act != actDrop {
-			st.ext = append(st.ext, attr{key: k, field: d.key, val: v})
+		if p.d.act != actDrop {
+			st.ext = append(st.ext, attr{key: k, field: p.d.key, head: p.head, val: v})
 		}
 	}
+}
+
+// maxPlannedHeads bounds the bytes of field heads planned in one call.
+const maxPlannedHeads = 16 << 10
+
+// plan returns the fate of k, the key at position i of a record's attributes, from the plan
+// when the key planned there is k, else worked out and planned there.
+func (e *Encoder) plan(st *state, i int, k string) *planned {
+	if i < len(st.plan) && st.plan[i].key == k {
+		return &st.plan[i]
+	}
+	if i >= len(st.plan) {
+		st.plan = append(st.plan, planned{})
+		i = len(st.plan) - 1
+	}
+	p := &st.plan[i]
+	*p = planned{key: k}
+	ki := e.keys.lookup(k)
+	if ki != nil && ki.mapped {
+		p.ki = ki
+		return p
+	}
+	p.d = st.decisions.decide(&e.policy, recordSide, k, ki != nil)
+	if p.d.act == actField {
+		start := len(st.heads)
+		st.heads = append(appendString(append(st.heads, ','), p.d.key), ':')
+		p.head = span{int32(start), int32(len(st.heads))}
+	}
+	return p
 }
 
 // appendField appends `,"key":"value"`.
@@ -90,7 +141,7 @@ func (e *Encoder) appendExtensions(dst []byte, st *state) []byte {
 			st.shadow[j] = true
 			shadowed = true
 		}
-		dst = appendField(dst, a.field, a.val, &st.scratch)
+		dst = appendStringValue(append(dst, st.heads[a.head.start:a.head.end]...), a.val, &st.scratch)
 		n++
 	}
 	if !shadowed && n+len(r.ends) <= e.policy.maxFields {

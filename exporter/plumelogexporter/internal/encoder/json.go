@@ -18,6 +18,25 @@ const elided = `"…"`
 
 const hexDigits = "0123456789abcdef"
 
+// hexPairs holds the two lower-case hex digits of every byte value, at twice the value.
+var hexPairs = func() (t [512]byte) {
+	for i := range 256 {
+		t[2*i], t[2*i+1] = hexDigits[i>>4], hexDigits[i&0xf]
+	}
+	return t
+}()
+
+// appendHex appends the lower-case hex digits of id (a trace or span id), as encoding/hex
+// does, with a table lookup per byte rather than per digit: the ids are on every message.
+func appendHex[ID ~[16]byte | ~[8]byte](dst []byte, id ID) []byte {
+	var out [32]byte
+	for i := range len(id) {
+		p := uint(id[i]) * 2
+		out[2*i], out[2*i+1] = hexPairs[p], hexPairs[p+1]
+	}
+	return append(dst, out[:2*len(id)]...)
+}
+
 // safeASCII marks the bytes a JSON string carries verbatim. Non-ASCII bytes are false so that
 // the escaper sees them and can validate UTF-8 and escape U+2028/U+2029.
 var safeASCII = func() (t [256]bool) {
@@ -39,25 +58,10 @@ func appendString[T string | []byte](dst []byte, s T) []byte {
 func appendEscaped[T string | []byte](dst []byte, s T) []byte {
 	start := 0
 	for i := 0; i < len(s); {
-		// Most text is plain ASCII: skip it eight bytes at a time. A byte is flagged when it is
-		// below 0x20, equals '"' or '\\', or has its top bit set. A flag spills into higher bytes
-		// only from a byte that was flagged itself, so a clean word is never misreported.
-		for i+8 <= len(s) && s[i] < utf8.RuneSelf {
-			x := load64(s[i : i+8])
-			q, b := x^('"'*lsb), x^('\\'*lsb)
-			if (x|(x-0x20*lsb)|(q-lsb)&^q|(b-lsb)&^b)&msb != 0 {
-				break
-			}
-			i += 8
-		}
-		if i >= len(s) {
+		if i = skipPlain(s, i); i >= len(s) {
 			break
 		}
 		c := s[i]
-		if safeASCII[c] {
-			i++
-			continue
-		}
 		if c < utf8.RuneSelf {
 			dst = append(dst, s[start:i]...)
 			dst = appendEscapedASCII(dst, c)
@@ -92,6 +96,33 @@ func appendEscaped[T string | []byte](dst []byte, s T) []byte {
 		start = i
 	}
 	return append(dst, s[start:]...)
+}
+
+// skipPlain returns the index of the first byte of s at or after i that a JSON string cannot
+// carry verbatim (or that starts a multi-byte sequence), or len(s). Most text is plain ASCII,
+// so it is skipped eight bytes at a time, and a tail of fewer than eight by the word that ends s.
+func skipPlain[T string | []byte](s T, i int) int {
+	for i+8 <= len(s) && s[i] < utf8.RuneSelf {
+		if flagged(load64(s[i : i+8])) {
+			break
+		}
+		i += 8
+	}
+	if n := len(s); i < n && i > n-8 && n >= 8 && !flagged(load64(s[n-8:])) {
+		return n
+	}
+	for i < len(s) && safeASCII[s[i]] {
+		i++
+	}
+	return i
+}
+
+// flagged reports whether a byte of the word x is below 0x20, equals '"' or '\\', or has its
+// top bit set. A flag spills into higher bytes only from a byte that was flagged itself, so a
+// clean word is never misreported.
+func flagged(x uint64) bool {
+	q, b := x^('"'*lsb), x^('\\'*lsb)
+	return (x|(x-0x20*lsb)|(q-lsb)&^q|(b-lsb)&^b)&msb != 0
 }
 
 // appendEscapedASCII appends the escape of c, an ASCII byte a JSON string cannot carry as it is.

@@ -101,7 +101,9 @@ var coreKeys = [...]string{
 type keyInfo struct {
 	key string
 	// rank is the key's position in each field's Mapping list, -1 when not listed.
-	rank   [numFields]int
+	rank [numFields]int
+	// fields lists the fields whose Mapping list holds the key.
+	fields []field
 	mapped bool
 }
 
@@ -133,6 +135,7 @@ func newKeyTable(m Mapping) keyTable {
 			ki := find(k)
 			if ki.rank[f] < 0 {
 				ki.rank[f] = r
+				ki.fields = append(ki.fields, field(f))
 				ki.mapped = true
 			}
 		}
@@ -175,18 +178,19 @@ type picks [numFields]pick
 // offer considers v, the value of a key described by ki, for every field ki is mapped to.
 // A duplicate key keeps its first value, as pcommon.Map.Get would.
 func (ps *picks) offer(ki *keyInfo, v pcommon.Value) {
-	for f := range ki.rank {
+	for _, f := range ki.fields {
 		r := ki.rank[f]
-		if r < 0 || (ps[f].ok && r >= ps[f].rank) {
+		if ps[f].ok && r >= ps[f].rank {
 			continue
 		}
-		if field(f) != fieldStacktrace {
-			for v.Type() == pcommon.ValueTypeSlice && v.Slice().Len() > 0 {
-				v = v.Slice().At(0)
+		fv := v
+		if f != fieldStacktrace {
+			for fv.Type() == pcommon.ValueTypeSlice && fv.Slice().Len() > 0 {
+				fv = fv.Slice().At(0)
 			}
 		}
-		if usable(v) {
-			ps[f] = pick{v: v, rank: r, ok: true}
+		if usable(fv) {
+			ps[f] = pick{v: fv, rank: r, ok: true}
 		}
 	}
 }

@@ -10,6 +10,8 @@ type state struct {
 	res resourceState
 
 	ext     []attr // the current record's kept attributes, in order
+	plan    []planned
+	heads   []byte // the `,"key":` of the planned extension fields
 	seen    keySet // extension keys already written for the current record
 	shadow  []bool // resource extension fields replaced by a record attribute, by index
 	fold    []byte // the current record's fold text, unescaped
@@ -59,6 +61,9 @@ func (e *Encoder) putState(st *state) {
 	// Drop every reference into the caller's pdata so the pool does not keep it alive.
 	clear(st.ext[:cap(st.ext)])
 	st.ext = st.ext[:0]
+	clear(st.plan)
+	st.plan = st.plan[:0]
+	st.heads = st.heads[:0]
 	st.seen.reset()
 	st.res.keys.reset()
 	clear(st.res.src)
@@ -66,8 +71,8 @@ func (e *Encoder) putState(st *state) {
 	st.res.picks = picks{}
 	st.ends = st.ends[:0]
 	st.spans.reset()
-	if cap(st.scratch) > maxPooledBytes || cap(st.fold) > maxPooledBytes {
-		st.scratch, st.fold = nil, nil
+	if cap(st.scratch) > maxPooledBytes || cap(st.fold) > maxPooledBytes || cap(st.heads) > maxPooledBytes {
+		st.scratch, st.fold, st.heads = nil, nil, nil
 	}
 	if cap(st.res.ext) > maxPooledBytes || cap(st.res.head) > maxPooledBytes || cap(st.res.fold) > maxPooledBytes {
 		st.res.ext, st.res.head, st.res.fold = nil, nil, nil

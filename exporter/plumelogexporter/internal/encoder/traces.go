@@ -1,7 +1,6 @@
 package encoder
 
 import (
-	"encoding/hex"
 	"math"
 	"strconv"
 
@@ -133,7 +132,7 @@ func (e *Encoder) appendSpanHead(dst []byte, st *state, span ptrace.Span) []byte
 	}
 	id := span.TraceID()
 	dst = append(dst, `,"traceId":"`...)
-	dst = hex.AppendEncode(dst, id[:])
+	dst = appendHex(dst, id)
 	dst = append(dst, `","method":`...)
 	name := span.Name()
 	if name == "" {
