@@ -112,6 +112,7 @@ func TestOrderKeptAcrossRetries(t *testing.T) {
 	ctx := context.Background()
 	s := startExporter(t, otelcoltest.Settings{
 		"endpoint":                  srv.Addr,
+		"max_in_flight":             1,
 		"batch_size":                20,
 		"max_retries":               1000,
 		"backoff::initial_interval": "5ms",

@@ -63,7 +63,7 @@ func createDefaultConfig() component.Config {
 			BatchSize:     100,
 			FlushInterval: time.Second,
 			Mode:          batcher.ModeEager,
-			MaxInFlight:   1,
+			MaxInFlight:   4,
 			MaxRetries:    5,
 			Backoff: batcher.Backoff{
 				InitialInterval: 250 * time.Millisecond,

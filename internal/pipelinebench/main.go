@@ -1,6 +1,6 @@
 // Command pipelinebench measures what the plumelog exporter costs next to the collector's own
 // pipeline. It builds the distribution, runs it with the plumelog exporter (its defaults, and
-// max_in_flight 4) and with the debug exporter under the same OTLP/gRPC load against a
+// max_in_flight 1) and with the debug exporter under the same OTLP/gRPC load against a
 // redis-server of its own, and reports the collector's CPU time per record, the throughput and
 // redis-server's CPU time per record: medians of rounds that alternate the configurations.
 //

@@ -22,26 +22,26 @@ type metric struct {
 var metrics = []metric{
 	{label: "collector CPU per record, debug exporter", unit: "µs", value: func(r map[string]runResult) float64 { return r["debug"].collectorMicros() }},
 	{label: "collector CPU per record, plumelog exporter", unit: "µs", value: func(r map[string]runResult) float64 { return r["plumelog"].collectorMicros() }},
-	{label: "collector CPU per record, plumelog, max_in_flight 4", unit: "µs", value: func(r map[string]runResult) float64 { return r["plumelog_mif4"].collectorMicros() }},
+	{label: "collector CPU per record, plumelog, max_in_flight 1", unit: "µs", value: func(r map[string]runResult) float64 { return r["plumelog_mif1"].collectorMicros() }},
 	{label: "exporter's added CPU per record (plumelog − debug)", unit: "µs", strong: true, value: func(r map[string]runResult) float64 {
 		return r["plumelog"].collectorMicros() - r["debug"].collectorMicros()
 	}},
-	{label: "exporter's added CPU per record, max_in_flight 4", unit: "µs", value: func(r map[string]runResult) float64 {
-		return r["plumelog_mif4"].collectorMicros() - r["debug"].collectorMicros()
+	{label: "exporter's added CPU per record, max_in_flight 1", unit: "µs", value: func(r map[string]runResult) float64 {
+		return r["plumelog_mif1"].collectorMicros() - r["debug"].collectorMicros()
 	}},
 	{label: "throughput, debug exporter", unit: "records/s", value: func(r map[string]runResult) float64 { return r["debug"].perSecond() }},
 	{label: "throughput, plumelog exporter", unit: "records/s", value: func(r map[string]runResult) float64 { return r["plumelog"].perSecond() }},
-	{label: "throughput, plumelog, max_in_flight 4", unit: "records/s", value: func(r map[string]runResult) float64 { return r["plumelog_mif4"].perSecond() }},
+	{label: "throughput, plumelog, max_in_flight 1", unit: "records/s", value: func(r map[string]runResult) float64 { return r["plumelog_mif1"].perSecond() }},
 	{label: "throughput ratio plumelog ÷ debug", unit: "×", strong: true, value: func(r map[string]runResult) float64 {
 		return r["plumelog"].perSecond() / r["debug"].perSecond()
 	}},
-	{label: "throughput ratio plumelog max_in_flight 4 ÷ debug", unit: "×", value: func(r map[string]runResult) float64 {
-		return r["plumelog_mif4"].perSecond() / r["debug"].perSecond()
+	{label: "throughput ratio plumelog max_in_flight 1 ÷ debug", unit: "×", value: func(r map[string]runResult) float64 {
+		return r["plumelog_mif1"].perSecond() / r["debug"].perSecond()
 	}},
 	{label: "Redis CPU per record, plumelog exporter", unit: "µs", value: func(r map[string]runResult) float64 { return r["plumelog"].redisMicros() }},
-	{label: "Redis CPU per record, plumelog, max_in_flight 4", unit: "µs", value: func(r map[string]runResult) float64 { return r["plumelog_mif4"].redisMicros() }},
+	{label: "Redis CPU per record, plumelog, max_in_flight 1", unit: "µs", value: func(r map[string]runResult) float64 { return r["plumelog_mif1"].redisMicros() }},
 	{label: "requests refused and sent again, plumelog exporter", unit: "per run", value: func(r map[string]runResult) float64 { return float64(r["plumelog"].Refused) }},
-	{label: "requests refused and sent again, plumelog, max_in_flight 4", unit: "per run", value: func(r map[string]runResult) float64 { return float64(r["plumelog_mif4"].Refused) }},
+	{label: "requests refused and sent again, plumelog, max_in_flight 1", unit: "per run", value: func(r map[string]runResult) float64 { return float64(r["plumelog_mif1"].Refused) }},
 }
 
 // stat is the median and range of a value over the rounds.

@@ -25,7 +25,7 @@ type variant struct {
 var variants = []variant{
 	{Key: "debug", Name: "debug exporter", Exporter: "debug"},
 	{Key: "plumelog", Name: "plumelog exporter", Exporter: "plumelog"},
-	{Key: "plumelog_mif4", Name: "plumelog exporter, max_in_flight 4", Exporter: "plumelog", Settings: map[string]any{"max_in_flight": 4}},
+	{Key: "plumelog_mif1", Name: "plumelog exporter, max_in_flight 1", Exporter: "plumelog", Settings: map[string]any{"max_in_flight": 1}},
 }
 
 func (v variant) plumelog() bool { return v.Exporter == "plumelog" }

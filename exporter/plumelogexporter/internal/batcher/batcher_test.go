@@ -175,6 +175,36 @@ func TestEagerMode(t *testing.T) {
 	}
 }
 
+// TestEagerExtraSendersTakeFullBatches checks that with several senders an idle flush waits
+// until no batch is in flight, while a full batch leaves on a free sender at once.
+func TestEagerExtraSendersTakeFullBatches(t *testing.T) {
+	b, obs, s, unblock := blocked(t, testConfig(func(c *Config) {
+		c.Mode = ModeEager
+		c.MaxInFlight = 3
+	}))
+	ctx := context.Background()
+	require.NoError(t, b.Add(ctx, records("first", 1), nil))
+	waitStarted(t, s, 1)
+	require.NoError(t, b.Add(ctx, records("a", 5), nil))
+	time.Sleep(quiet)
+	assert.EqualValues(t, 1, s.started.Load(), "a partial batch waits while a batch is in flight")
+
+	require.NoError(t, b.Add(ctx, records("b", 12), nil))
+	waitStarted(t, s, 2)
+	time.Sleep(quiet)
+	assert.EqualValues(t, 2, s.started.Load(), "one full batch leaves; the 7 records left wait")
+
+	unblock()
+	waitCalls(t, s, 3)
+	time.Sleep(quiet)
+	assert.ElementsMatch(t, []int{1, 10, 7}, s.sizes())
+	var triggers []Trigger
+	for _, f := range obs.flushList() {
+		triggers = append(triggers, f.trigger)
+	}
+	assert.Equal(t, []Trigger{TriggerIdle, TriggerSize, TriggerIdle}, triggers)
+}
+
 func TestMinLinger(t *testing.T) {
 	const linger = 300 * time.Millisecond
 	tests := []struct {

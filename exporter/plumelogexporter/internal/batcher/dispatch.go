@@ -128,7 +128,9 @@ func (b *Batcher) triggerLocked(now time.Duration) (Trigger, bool) {
 		t = TriggerAge
 	case b.closing:
 		t = TriggerShutdown
-	case b.cfg.Mode == ModeEager && age >= b.cfg.MinLinger:
+	case b.cfg.Mode == ModeEager && age >= b.cfg.MinLinger && len(b.free) == b.cfg.MaxInFlight:
+		// Only while nothing is in flight: the other senders take full or old batches, so that
+		// below the rate one sender carries, batches stay as few and as full as with one.
 		t = TriggerIdle
 	default:
 		return 0, false
@@ -151,7 +153,7 @@ func (b *Batcher) nextWakeLocked(now time.Duration) (wait time.Duration, finishe
 		return b.gate - now, false
 	}
 	linger := b.cfg.FlushInterval
-	if b.cfg.Mode == ModeEager {
+	if b.cfg.Mode == ModeEager && len(b.free) == b.cfg.MaxInFlight {
 		linger = min(linger, b.cfg.MinLinger)
 	}
 	return b.pending.front().added + linger - now, false
