@@ -17,9 +17,9 @@ const (
 	// has waited FlushInterval. It gives the fullest batches and adds up to FlushInterval of
 	// latency at low traffic.
 	ModeStrict Mode = "strict"
-	// ModeEager additionally lets whatever is pending leave as soon as a sender is idle and the
-	// oldest record has waited MinLinger. A lone record goes at once at low traffic; under
-	// load records pile up while every sender is busy, so batches fill by themselves.
+	// ModeEager additionally lets whatever is pending leave as soon as no batch is in flight
+	// and the oldest record has waited MinLinger. A lone record goes at once at low traffic;
+	// under load records pile up while a batch is in flight, so batches fill by themselves.
 	ModeEager Mode = "eager"
 )
 
@@ -34,7 +34,8 @@ type Config struct {
 	Mode Mode `mapstructure:"mode"`
 	// MinLinger is, in eager mode, the least age of the oldest record before an idle flush.
 	MinLinger time.Duration `mapstructure:"min_linger"`
-	// MaxInFlight is the number of sends at once; 1 keeps records in order.
+	// MaxInFlight is the number of sends at once; 1 keeps records in order. Senders beyond
+	// the first take only full or old batches.
 	MaxInFlight int `mapstructure:"max_in_flight"`
 	// MaxRetries is the number of retries each record gets after its first attempt.
 	MaxRetries int `mapstructure:"max_retries"`

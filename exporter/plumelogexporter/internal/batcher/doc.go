@@ -16,20 +16,23 @@
 //   - age: the oldest pending record has waited FlushInterval. This is linger.ms, as a hard
 //     bound on the wait of every record: at low traffic it is the latency a record pays so
 //     that others can join its batch.
-//   - idle (eager mode only): the oldest pending record has waited MinLinger.
+//   - idle (eager mode only): no batch is in flight and the oldest pending record has waited
+//     MinLinger.
 //   - shutdown: Shutdown flushes whatever is pending without lingering.
 //
 // A batch that starts with records sent before counts as a retry, whichever trigger let it go.
 //
 // In strict mode a batch leaves full or old, which gives the fullest batches and up to
-// FlushInterval of latency. In eager mode an idle sender takes whatever is pending once it
-// has lingered MinLinger, as a Kafka producer does with a small linger.ms: at low traffic a
-// lone record leaves at once, and under load records pile up while every sender is busy, so
-// batches fill by themselves as traffic grows. BatchSize and FlushInterval bound every batch
-// in both modes.
+// FlushInterval of latency. In eager mode, when no batch is in flight, a sender takes whatever
+// is pending once it has lingered MinLinger, as a Kafka producer does with a small linger.ms:
+// at low traffic a lone record leaves at once, and under load records pile up while a batch
+// is in flight, so batches fill by themselves as traffic grows. BatchSize and FlushInterval
+// bound every batch in both modes.
 //
 // MaxInFlight is max.in.flight.requests.per.connection: more sends in flight hide the
-// round-trip time, but only 1 keeps records in order, retries included.
+// round-trip time, but only 1 keeps records in order, retries included. The senders beyond
+// the first take only full or old batches, so below the rate one sender carries the batches
+// are the same as with one, and more senders start working only when records pile up.
 //
 // # Bounded memory and back-pressure
 //
