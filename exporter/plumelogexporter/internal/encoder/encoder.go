@@ -206,12 +206,7 @@ func (e *Encoder) appendRecord(dst []byte, st *state, scope pcommon.Instrumentat
 	} else {
 		t = e.clock(st)
 	}
-	dst = append(dst, `,"dtTime":`...)
-	dst = strconv.AppendInt(dst, t.UnixMilli(), 10)
-	dst = append(dst, `,"seq":`...)
-	dst = strconv.AppendUint(dst, seq, 10)
-	dst = append(dst, `,"dateTime":"`...)
-	dst = e.appendDateTime(dst, st, t)
+	dst = e.appendTimes(dst, st, t, seq)
 	dst = append(dst, `","logLevel":"`...)
 	dst = append(dst, level(lr.SeverityNumber(), lr.SeverityText())...)
 	dst = append(dst, `","content":`...)
@@ -241,15 +236,28 @@ func (e *Encoder) appendRecord(dst []byte, st *state, scope pcommon.Instrumentat
 	return append(e.appendExtensions(dst, st), '}')
 }
 
-// appendDateTime appends t as "yyyy-MM-dd HH:mm:ss.SSS" in the encoder's zone.
-func (e *Encoder) appendDateTime(dst []byte, st *state, t time.Time) []byte {
+// appendTimes appends `,"dtTime":…,"seq":…,"dateTime":"yyyy-MM-dd HH:mm:ss.SSS` (the time
+// in the encoder's zone). The records of a batch mostly share their second, whose digits and
+// date are worked out once; zone offsets only change at whole seconds.
+func (e *Encoder) appendTimes(dst []byte, st *state, t time.Time, seq uint64) []byte {
 	if sec := t.Unix(); !st.dateOK || sec != st.dateSec {
 		st.date = t.In(e.loc).AppendFormat(st.date[:0], "2006-01-02 15:04:05")
+		st.secs = strconv.AppendInt(st.secs[:0], sec, 10)
 		st.dateSec, st.dateOK = sec, true
 	}
-	dst = append(dst, st.date...)
 	ms := t.Nanosecond() / int(time.Millisecond)
-	return append(dst, '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10))
+	millis := [3]byte{byte('0' + ms/100), byte('0' + ms/10%10), byte('0' + ms%10)}
+	dst = append(dst, `,"dtTime":`...)
+	if st.dateSec > 0 {
+		dst = append(append(dst, st.secs...), millis[:]...)
+	} else {
+		dst = strconv.AppendInt(dst, t.UnixMilli(), 10)
+	}
+	dst = append(dst, `,"seq":`...)
+	dst = strconv.AppendUint(dst, seq, 10)
+	dst = append(dst, `,"dateTime":"`...)
+	dst = append(dst, st.date...)
+	return append(append(dst, '.'), millis[:]...)
 }
 
 // appendContent appends the content string: the body as text, then "\n" and the stack trace

@@ -669,13 +669,19 @@ func TestLocation(t *testing.T) {
 func TestDateCacheAcrossSeconds(t *testing.T) {
 	b := newLogs(javaResource(), "app")
 	base := time.Date(2024, 3, 10, 23, 59, 59, 998_000_000, time.UTC)
-	for i := range 5 {
-		ts := base.Add(time.Duration(i) * time.Millisecond)
+	times := []time.Time{
+		base, base.Add(time.Millisecond), base.Add(2 * time.Millisecond), base.Add(3 * time.Millisecond),
+		base.Add(1003 * time.Millisecond), base.Add(time.Microsecond),
+		// Within the first second of the epoch dtTime has fewer than four digits.
+		time.Unix(0, 7_000_000), time.Unix(0, 999_999_999), time.Unix(1, 5_000_000), time.Unix(0, 1),
+	}
+	for _, ts := range times {
 		b.record("x", func(lr plog.LogRecord) { lr.SetTimestamp(pcommon.NewTimestampFromTime(ts)) })
 	}
 	for i, msg := range newTestEncoder(Config{Location: time.UTC}).EncodeLogs(b.ld) {
 		m := checkMessage(t, msg)
-		assert.Equal(t, base.Add(time.Duration(i)*time.Millisecond).Format("2006-01-02 15:04:05.000"), m["dateTime"])
+		assert.Equal(t, times[i].UTC().Format("2006-01-02 15:04:05.000"), m["dateTime"], "record %d", i)
+		assert.Equal(t, json.Number(strconv.FormatInt(times[i].UnixMilli(), 10)), m["dtTime"], "record %d", i)
 	}
 }
 

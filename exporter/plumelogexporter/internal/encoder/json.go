@@ -102,13 +102,13 @@ func appendEscaped[T string | []byte](dst []byte, s T) []byte {
 // carry verbatim (or that starts a multi-byte sequence), or len(s). Most text is plain ASCII,
 // so it is skipped eight bytes at a time, and a tail of fewer than eight by the word that ends s.
 func skipPlain[T string | []byte](s T, i int) int {
-	for i+8 <= len(s) && s[i] < utf8.RuneSelf {
-		if flagged(load64(s[i : i+8])) {
-			break
-		}
+	for i+16 <= len(s) && s[i] < utf8.RuneSelf && flags(load64(s[i:i+8]))|flags(load64(s[i+8:i+16])) == 0 {
+		i += 16
+	}
+	for i+8 <= len(s) && s[i] < utf8.RuneSelf && flags(load64(s[i:i+8])) == 0 {
 		i += 8
 	}
-	if n := len(s); i < n && i > n-8 && n >= 8 && !flagged(load64(s[n-8:])) {
+	if n := len(s); i < n && i > n-8 && n >= 8 && flags(load64(s[n-8:])) == 0 {
 		return n
 	}
 	for i < len(s) && safeASCII[s[i]] {
@@ -117,12 +117,12 @@ func skipPlain[T string | []byte](s T, i int) int {
 	return i
 }
 
-// flagged reports whether a byte of the word x is below 0x20, equals '"' or '\\', or has its
-// top bit set. A flag spills into higher bytes only from a byte that was flagged itself, so a
-// clean word is never misreported.
-func flagged(x uint64) bool {
+// flags returns the top bit of each byte of the word x that is below 0x20, equals '"' or
+// '\\', or has its top bit set, and maybe of bytes above a flagged one: a flag spills into
+// higher bytes only from a byte that was flagged itself, so a clean word gives 0.
+func flags(x uint64) uint64 {
 	q, b := x^('"'*lsb), x^('\\'*lsb)
-	return (x|(x-0x20*lsb)|(q-lsb)&^q|(b-lsb)&^b)&msb != 0
+	return (x | (x - 0x20*lsb) | (q-lsb)&^q | (b-lsb)&^b) & msb
 }
 
 // appendEscapedASCII appends the escape of c, an ASCII byte a JSON string cannot carry as it is.

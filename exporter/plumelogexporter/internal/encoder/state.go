@@ -19,9 +19,10 @@ type state struct {
 	ends    []int  // end offset of each message in the EncodeLogs buffer
 	spans   spanOrder
 
-	// date caches "yyyy-MM-dd HH:mm:ss" for dateSec: records of a batch mostly share the second,
-	// and zone offsets only change at whole seconds.
+	// date caches "yyyy-MM-dd HH:mm:ss" and secs the decimal digits of dateSec: records of a
+	// batch mostly share the second, and zone offsets only change at whole seconds.
 	date    []byte
+	secs    []byte
 	dateSec int64
 	dateOK  bool
 
