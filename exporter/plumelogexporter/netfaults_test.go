@@ -32,6 +32,9 @@ type settings = otelcoltest.Settings
 // what a loaded machine needs, and a buffer small enough to show back-pressure.
 func netFaultSettings() settings {
 	return settings{
+		// One batch in flight: a fault can then duplicate only the batch it caught, which
+		// dupBatches bounds tightly (with more, at most max_in_flight batches).
+		"max_in_flight":  1,
 		"flush_interval": "50ms",
 		"dial_timeout":   "1s",
 		"read_timeout":   "1s",

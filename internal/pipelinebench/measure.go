@@ -50,8 +50,8 @@ func measure(ctx context.Context, bin binary, v variant, round int, o options) (
 	if err != nil {
 		return res, err
 	}
-	if err := <-profiled; err != nil {
-		return res, fmt.Errorf("profile: %w", err)
+	if perr := <-profiled; perr != nil {
+		return res, fmt.Errorf("profile: %w", perr)
 	}
 	res.CollectorCPU = (col1 - col0).Seconds()
 	res.RedisCPU = (redis1 - redis0).Seconds()

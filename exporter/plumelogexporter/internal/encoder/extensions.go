@@ -7,12 +7,12 @@ type attr struct {
 	key   string // as received
 	field string // the extension key; "" for an attribute that is folded
 	// head is the field's `,"key":` in state.heads, when field is set.
-	head span
+	head region
 	val  pcommon.Value
 }
 
-// span is a range of bytes in a buffer of the state.
-type span struct{ start, end int32 }
+// region is a range of bytes in a buffer of the state.
+type region struct{ start, end int32 }
 
 // planned is the fate of the attribute key at one position of a record's attributes. The
 // records of one service carry the same keys in the same order, so a record whose key at a
@@ -21,7 +21,7 @@ type planned struct {
 	key  string   // the key as received; the plan is dropped when the call ends
 	ki   *keyInfo // the key's mapping, when it is mapped to a Plumelog field
 	d    decision // the key's fate otherwise
-	head span     // `,"field":` in state.heads, when d.act is actField
+	head region   // `,"field":` in state.heads, when d.act is actField
 }
 
 // prepare computes the resource's share of its messages: mapped fields, the message head and,
@@ -110,7 +110,7 @@ func (e *Encoder) plan(st *state, i int, k string) *planned {
 	if p.d.act == actField {
 		start := len(st.heads)
 		st.heads = append(appendString(append(st.heads, ','), p.d.key), ':')
-		p.head = span{int32(start), int32(len(st.heads))}
+		p.head = region{int32(start), int32(len(st.heads))}
 	}
 	return p
 }

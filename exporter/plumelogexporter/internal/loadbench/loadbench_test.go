@@ -237,9 +237,9 @@ type exporterSpec struct {
 }
 
 var saturationExporters = []exporterSpec{
-	{name: "exporter, eager, max_in_flight 1 (default)", mode: "eager", maxInFlight: 1},
+	{name: "exporter, eager, max_in_flight 1", mode: "eager", maxInFlight: 1},
 	{name: "exporter, strict, max_in_flight 1", mode: "strict", maxInFlight: 1},
-	{name: "exporter, eager, max_in_flight 4", mode: "eager", maxInFlight: 4},
+	{name: "exporter, eager, max_in_flight 4 (default)", mode: "eager", maxInFlight: 4},
 	{name: "exporter, eager, max_in_flight 1, GOMAXPROCS 1", mode: "eager", maxInFlight: 1, gomaxprocs: 1},
 }
 
