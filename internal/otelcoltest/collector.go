@@ -65,31 +65,57 @@ func (b *syncBuffer) String() string {
 // and waits until it is healthy. On error nothing is left running; when the collector exits
 // at start, the error holds its output.
 func Start(bin, dir string, cfg Config) (*Collector, error) {
-	c, err := onFreePorts(bin)
-	if err != nil {
-		return nil, err
-	}
-	if cfg.ComponentHealth {
-		// Component status drives the shared health check implementation only.
-		c.args = append(c.args, "--feature-gates=+extension.healthcheck.useComponentStatus")
-		c.Health = "http://" + c.healthAddr + "/status"
-	}
-	config, err := c.yaml(cfg)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.run(dir, config); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return startOnFreePorts(bin, dir, func(c *Collector) ([]byte, error) {
+		if cfg.ComponentHealth {
+			// Component status drives the shared health check implementation only.
+			c.args = append(c.args, "--feature-gates=+extension.healthcheck.useComponentStatus")
+			c.Health = "http://" + c.healthAddr + "/status"
+		}
+		return c.yaml(cfg)
+	})
 }
+
+// startAttempts is how often a start is tried, each time on new ports: a port found free can
+// be taken by another process (a test running beside) before the collector binds it.
+const startAttempts = 3
+
+// errPortTaken marks a start that failed because a port was taken before the collector bound it.
+var errPortTaken = errors.New("a port was taken before the collector bound it")
+
+// startOnFreePorts starts the collector whose config configure writes for its ports, and
+// starts it again on new ports when one of them was taken meanwhile.
+func startOnFreePorts(bin, dir string, configure func(*Collector) ([]byte, error)) (*Collector, error) {
+	var errs []error
+	for range startAttempts {
+		c, err := onFreePorts(bin)
+		if err != nil {
+			return nil, err
+		}
+		config, err := configure(c)
+		if err != nil {
+			return nil, err
+		}
+		err = c.run(dir, config)
+		if err == nil {
+			return c, nil
+		}
+		if !errors.Is(err, errPortTaken) {
+			return nil, err
+		}
+		errs = append(errs, err)
+	}
+	return nil, errors.Join(errs...)
+}
+
+// freeAddr finds the collector's ports; tests replace it.
+var freeAddr = testenv.FreeAddr
 
 // onFreePorts returns a collector of the binary bin, not yet started, with a free loopback
 // address for each thing it listens on.
 func onFreePorts(bin string) (*Collector, error) {
 	var addrs [4]string
 	for i := range addrs {
-		a, err := testenv.FreeAddr()
+		a, err := freeAddr()
 		if err != nil {
 			return nil, err
 		}
@@ -139,7 +165,11 @@ func (c *Collector) start() error {
 		select {
 		case <-x.done:
 			c.cmd = nil
-			return fmt.Errorf("collector exited at start: %w\n%s", x.err, c.Output())
+			out := c.Output()
+			if strings.Contains(out, "address already in use") {
+				return fmt.Errorf("collector exited at start: %w: %w\n%s", errPortTaken, x.err, out)
+			}
+			return fmt.Errorf("collector exited at start: %w\n%s", x.err, out)
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {

@@ -65,37 +65,28 @@ func Get(cfg map[string]any, path string) any {
 // OTLP receiver's protocols and the collector's own Prometheus metrics. On error nothing is
 // left running.
 func StartConfig(bin, dir string, cfg map[string]any, env []string) (*Collector, error) {
-	c, err := onFreePorts(bin)
-	if err != nil {
-		return nil, err
-	}
-	c.env = env
-	Set(cfg, "extensions::health_check::endpoint", c.healthAddr)
-	if exts, _ := Get(cfg, "service::extensions").([]any); !slices.Contains(exts, any("health_check")) {
-		Set(cfg, "service::extensions", append(exts, "health_check"))
-	}
-	if Get(cfg, "receivers::otlp") != nil {
-		Set(cfg, "receivers::otlp::protocols::grpc::endpoint", c.GRPC)
-		Set(cfg, "receivers::otlp::protocols::http::endpoint", c.HTTP)
-	}
-	_, port, _ := net.SplitHostPort(c.Metrics)
-	metricsPort, err := strconv.Atoi(port)
-	if err != nil {
-		return nil, err
-	}
-	Set(cfg, "service::telemetry::metrics::readers", []any{map[string]any{
-		"pull": map[string]any{"exporter": map[string]any{"prometheus": map[string]any{
-			"host": "127.0.0.1", "port": metricsPort,
-		}}},
-	}})
-	raw, err := yaml.Marshal(cfg)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.run(dir, raw); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return startOnFreePorts(bin, dir, func(c *Collector) ([]byte, error) {
+		c.env = env
+		Set(cfg, "extensions::health_check::endpoint", c.healthAddr)
+		if exts, _ := Get(cfg, "service::extensions").([]any); !slices.Contains(exts, any("health_check")) {
+			Set(cfg, "service::extensions", append(exts, "health_check"))
+		}
+		if Get(cfg, "receivers::otlp") != nil {
+			Set(cfg, "receivers::otlp::protocols::grpc::endpoint", c.GRPC)
+			Set(cfg, "receivers::otlp::protocols::http::endpoint", c.HTTP)
+		}
+		_, port, _ := net.SplitHostPort(c.Metrics)
+		metricsPort, err := strconv.Atoi(port)
+		if err != nil {
+			return nil, err
+		}
+		Set(cfg, "service::telemetry::metrics::readers", []any{map[string]any{
+			"pull": map[string]any{"exporter": map[string]any{"prometheus": map[string]any{
+				"host": "127.0.0.1", "port": metricsPort,
+			}}},
+		}})
+		return yaml.Marshal(cfg)
+	})
 }
 
 // Validate runs the binary's `validate` command on the config file at path with the

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,15 +39,33 @@ type Process struct {
 // Launch starts redis-server in dir on a free loopback port, with extra config directives,
 // and waits until it answers. The caller stops it.
 func Launch(dir string, args ...string) (*Process, error) {
-	addr, err := testenv.FreeAddr()
-	if err != nil {
-		return nil, err
+	return startOnFreePort(func(addr string) *Process { return &Process{Addr: addr, Dir: dir, args: args} })
+}
+
+// portAttempts is how often a server is started, each time on a new port: a port found free
+// can be taken by another process (a test running beside) before the server binds it.
+const portAttempts = 3
+
+// startOnFreePort starts the server that build describes for a free loopback address, and
+// again on another address when the port was taken before the server bound it.
+func startOnFreePort(build func(addr string) *Process) (*Process, error) {
+	var errs []error
+	for range portAttempts {
+		addr, err := testenv.FreeAddr()
+		if err != nil {
+			return nil, err
+		}
+		p := build(addr)
+		err = p.start()
+		if err == nil {
+			return p, nil
+		}
+		if !strings.Contains(err.Error(), "Address already in use") {
+			return nil, err
+		}
+		errs = append(errs, err)
 	}
-	p := &Process{Addr: addr, Dir: dir, args: args}
-	if err := p.start(); err != nil {
-		return nil, err
-	}
-	return p, nil
+	return nil, errors.Join(errs...)
 }
 
 // start runs the server, not saving anything to disk, and waits until it answers.
@@ -101,15 +120,19 @@ type Server struct {
 // loopback port, waits until it answers, and stops it when the test ends.
 func Start(t testing.TB, args ...string) *Server {
 	t.Helper()
-	return startServer(t, &Process{Addr: testenv.Addr(t), Dir: t.TempDir(), args: args})
+	return startServer(t, func(addr string) *Process { return &Process{Addr: addr, Dir: t.TempDir(), args: args} })
 }
 
-func startServer(t testing.TB, p *Process) *Server {
+// startServer starts the server that build describes for a free loopback address.
+func startServer(t testing.TB, build func(addr string) *Process) *Server {
 	t.Helper()
 	testenv.Program(t, "redis-server")
+	p, err := startOnFreePort(build)
+	if err != nil {
+		t.Fatal(err)
+	}
 	s := &Server{Process: p, t: t}
 	t.Cleanup(s.Stop)
-	s.Restart()
 	return s
 }
 

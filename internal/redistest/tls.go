@@ -101,18 +101,19 @@ func (ca *CA) Issue(t testing.TB, name string, hosts ...string) Cert {
 // (Redis requires client certificates unless told otherwise).
 func StartTLS(t testing.TB, ca *CA, cert Cert, args ...string) *Server {
 	t.Helper()
-	addr := testenv.Addr(t)
 	clientTLS := ca.clientConfig(t, ca.Issue(t, "redistest-client"))
 	clientTLS.ServerName = cert.host
-	return startServer(t, &Process{
-		Addr: addr,
-		Dir:  t.TempDir(),
-		args: append([]string{
-			"--port", "0", "--tls-port", testenv.Port(addr),
-			"--tls-cert-file", cert.CertFile, "--tls-key-file", cert.KeyFile,
-			"--tls-ca-cert-file", ca.CertFile,
-		}, args...),
-		tls: clientTLS,
+	return startServer(t, func(addr string) *Process {
+		return &Process{
+			Addr: addr,
+			Dir:  t.TempDir(),
+			args: append([]string{
+				"--port", "0", "--tls-port", testenv.Port(addr),
+				"--tls-cert-file", cert.CertFile, "--tls-key-file", cert.KeyFile,
+				"--tls-ca-cert-file", ca.CertFile,
+			}, args...),
+			tls: clientTLS,
+		}
 	})
 }
 
