@@ -644,6 +644,14 @@ func TestMappingLists(t *testing.T) {
 		assert.Equal(t, "cfg", m["appName"])
 		assert.Equal(t, "from-attribute", m["service_name"], "an unmapped key is an extension field")
 	})
+	t.Run("one key for two fields", func(t *testing.T) {
+		// The thread takes the slice's first element, the stack trace the whole slice.
+		b := newLogs(javaResource(), "app").record("boom", attrs(map[string]any{"where": []any{"main", "at A.run"}}))
+		mapping := Mapping{ThreadName: []string{"where"}, Stacktrace: []string{"where"}}
+		m := checkMessage(t, newTestEncoder(Config{Mapping: mapping}).EncodeLogs(b.ld)[0])
+		assert.Equal(t, "main", m["threadName"])
+		assert.Equal(t, `boom`+"\n"+`["main","at A.run"]`, m["content"])
+	})
 }
 
 func TestLocation(t *testing.T) {
