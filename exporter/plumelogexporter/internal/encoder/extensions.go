@@ -38,7 +38,7 @@ func (e *Encoder) prepare(st *state, res pcommon.Resource, extensions bool) {
 	r.fold = r.fold[:0]
 	for k, v := range res.Attributes().All() {
 		ki := e.keys.lookup(k)
-		if ki != nil && ki.mapped {
+		if ki.isMapped() {
 			r.picks.offer(ki, v)
 			continue
 		}
@@ -69,8 +69,7 @@ func (e *Encoder) classifyAttributes(st *state, attrs pcommon.Map, rec *picks) {
 	st.ext = st.ext[:0]
 	if len(st.heads) > maxPlannedHeads {
 		// Keys that change from record to record (ids used as keys) replan without end.
-		clear(st.plan)
-		st.plan, st.heads = st.plan[:0], st.heads[:0]
+		st.resetPlan()
 	}
 	i := 0
 	for k, v := range attrs.All() {
@@ -102,7 +101,7 @@ func (e *Encoder) plan(st *state, i int, k string) *planned {
 	p := &st.plan[i]
 	*p = planned{key: k}
 	ki := e.keys.lookup(k)
-	if ki != nil && ki.mapped {
+	if ki.isMapped() {
 		p.ki = ki
 		return p
 	}

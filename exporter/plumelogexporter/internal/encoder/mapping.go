@@ -104,8 +104,10 @@ type keyInfo struct {
 	rank [numFields]int
 	// fields lists the fields whose Mapping list holds the key.
 	fields []field
-	mapped bool
 }
+
+// isMapped reports whether ki describes a key that some Plumelog field is read from.
+func (ki *keyInfo) isMapped() bool { return ki != nil && len(ki.fields) > 0 }
 
 // keyTable finds the keyInfo of an attribute key. It is indexed by key length: the known keys
 // have few distinct lengths, so most attribute keys are rejected by one slice lookup and the
@@ -136,7 +138,6 @@ func newKeyTable(m Mapping) keyTable {
 			if ki.rank[f] < 0 {
 				ki.rank[f] = r
 				ki.fields = append(ki.fields, field(f))
-				ki.mapped = true
 			}
 		}
 	}

@@ -62,9 +62,7 @@ func (e *Encoder) putState(st *state) {
 	// Drop every reference into the caller's pdata so the pool does not keep it alive.
 	clear(st.ext[:cap(st.ext)])
 	st.ext = st.ext[:0]
-	clear(st.plan)
-	st.plan = st.plan[:0]
-	st.heads = st.heads[:0]
+	st.resetPlan()
 	st.seen.reset()
 	st.res.keys.reset()
 	clear(st.res.src)
@@ -79,6 +77,12 @@ func (e *Encoder) putState(st *state) {
 		st.res.ext, st.res.head, st.res.fold = nil, nil, nil
 	}
 	e.state.Put(st)
+}
+
+// resetPlan forgets the planned attribute keys, which point into the caller's pdata.
+func (st *state) resetPlan() {
+	clear(st.plan)
+	st.plan, st.heads = st.plan[:0], st.heads[:0]
 }
 
 // clock returns the time for records without timestamps, read once per call.

@@ -121,7 +121,7 @@ func (e *Encoder) appendSpan(dst []byte, st *state, span ptrace.Span, ts *timedS
 func (e *Encoder) appendSpanHead(dst []byte, st *state, span ptrace.Span) []byte {
 	var rec picks
 	for k, v := range span.Attributes().All() {
-		if ki := e.keys.lookup(k); ki != nil && ki.mapped {
+		if ki := e.keys.lookup(k); ki.isMapped() {
 			rec.offer(ki, v)
 		}
 	}
