@@ -1,0 +1,72 @@
+package sender
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/plumelog-otel/otelcol-plumelog/internal/redistest"
+)
+
+// benchBatch and benchMessage are what the exporter sends with its defaults: 100 messages of about the size of a
+// Java service's run log.
+const (
+	benchBatch   = 100
+	benchMessage = 550
+)
+
+// processCPU returns the CPU time (user + system) the test process has used.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	require.NoError(b, syscall.Getrusage(syscall.RUSAGE_SELF, &ru))
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU runs send once per iteration and reports the process's CPU time per message, which
+// counts the kernel's share of the socket (its system time) besides the client's.
+func reportCPU(b *testing.B, send func()) {
+	start := processCPU(b)
+	for b.Loop() {
+		send()
+	}
+	b.ReportMetric(float64((processCPU(b)-start).Nanoseconds())/float64(b.N*benchBatch), "cpu-ns/record")
+}
+
+// BenchmarkSendCPU is the CPU a Sender spends per message: go-redis and the system calls.
+func BenchmarkSendCPU(b *testing.B) {
+	srv := redistest.Start(b)
+	s, err := New(Config{Endpoint: Endpoint(srv.Addr), DialTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second}, nil, "plume_log_list")
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = s.Close() })
+	batch := values(benchBatch, benchMessage)
+	ctx := context.Background()
+	reportCPU(b, func() { require.NoError(b, s.Send(ctx, batch)) })
+}
+
+// BenchmarkRawSocketCPU writes the same RPUSH, framed by hand, on a bare TCP connection and
+// reads its reply: the part of BenchmarkSendCPU no client can save, the kernel's.
+func BenchmarkRawSocketCPU(b *testing.B) {
+	srv := redistest.Start(b)
+	conn, err := net.Dial("tcp", srv.Addr)
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = conn.Close() })
+	cmd := []byte("*" + strconv.Itoa(benchBatch+2) + "\r\n$5\r\nRPUSH\r\n$14\r\nplume_log_list\r\n")
+	for _, v := range values(benchBatch, benchMessage) {
+		cmd = append(strconv.AppendInt(append(cmd, '$'), int64(len(v)), 10), "\r\n"...)
+		cmd = append(append(cmd, v...), "\r\n"...)
+	}
+	rd := bufio.NewReader(conn)
+	reportCPU(b, func() {
+		_, err := conn.Write(cmd)
+		require.NoError(b, err)
+		reply, err := rd.ReadSlice('\n')
+		require.NoError(b, err)
+		require.Equal(b, byte(':'), reply[0], "%q", reply)
+	})
+}
