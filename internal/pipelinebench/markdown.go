@@ -75,7 +75,7 @@ func (rep report) runsTable() string {
 func formatStat(s stat, unit string) string {
 	f := func(v float64) string {
 		switch unit {
-		case "records/s", "per run":
+		case "records/s", "per run", "records":
 			return thousands(v)
 		case "×":
 			return fmt.Sprintf("%.2f×", v)

@@ -58,7 +58,11 @@ func measure(ctx context.Context, bin binary, v variant, round int, o options) (
 	if res.LoadAverage, err = loadAverage(); err != nil {
 		return res, err
 	}
-	return res, s.checkAccounting(ctx, v, warm+res.Records, int(warmRefused+res.Refused)*o.batch)
+	batches, err := s.checkAccounting(ctx, v, warm+res.Records, int(warmRefused+res.Refused)*o.batch)
+	if batches > 0 {
+		res.RecordsPerBatch = float64(warm+res.Records) / float64(batches)
+	}
+	return res, err
 }
 
 // startStackRetrying starts the stack, trying again when a start fails: the free ports the
@@ -109,11 +113,12 @@ func (s *stack) waitDelivered(ctx context.Context, v variant, n int) error {
 
 // checkAccounting checks that the receiver accepted n records and the exporter delivered them,
 // each once, and dropped none, and that the records refused are those the senders were
-// refused: a run that lost or doubled records measured something else.
-func (s *stack) checkAccounting(ctx context.Context, v variant, n, refused int) error {
+// refused: a run that lost or doubled records measured something else. It returns the
+// batches the plumelog exporter sent.
+func (s *stack) checkAccounting(ctx context.Context, v variant, n, refused int) (batches int, err error) {
 	m, err := s.col.Scrape()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	accepted := otelcoltest.Sum(m, "otelcol_receiver_accepted_log_records")
 	sent := otelcoltest.Sum(m, "otelcol_exporter_sent_log_records", `exporter="`+v.Exporter+`"`)
@@ -121,19 +126,19 @@ func (s *stack) checkAccounting(ctx context.Context, v variant, n, refused int) 
 	failed := otelcoltest.Sum(m, "otelcol_exporter_send_failed_log_records")
 	dropped := otelcoltest.Sum(m, "otelcol_plumelog_exporter_records_dropped")
 	if accepted != float64(n) || sent != float64(n) || sentByAny != sent || failed != float64(refused) || dropped != 0 {
-		return fmt.Errorf("accounting: the senders had %d records accepted and %d refused; the collector's metrics: "+
+		return 0, fmt.Errorf("accounting: the senders had %d records accepted and %d refused; the collector's metrics: "+
 			"%.0f accepted, %.0f sent and %.0f refused by the %s exporter, %.0f sent by all exporters, %.0f dropped",
 			n, refused, accepted, sent, failed, v.Exporter, sentByAny, dropped)
 	}
 	if !v.plumelog() {
-		return nil
+		return 0, nil
 	}
 	inRedis, err := s.rdb.LLen(ctx, listKey).Result()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if inRedis != int64(n) {
-		return fmt.Errorf("accounting: %d records sent, %d in Redis", n, inRedis)
+		return 0, fmt.Errorf("accounting: %d records sent, %d in Redis", n, inRedis)
 	}
-	return nil
+	return int(otelcoltest.Sum(m, "otelcol_plumelog_exporter_flushes")), nil
 }

@@ -40,6 +40,8 @@ var metrics = []metric{
 	}},
 	{label: "Redis CPU per record, plumelog exporter", unit: "µs", value: func(r map[string]runResult) float64 { return r["plumelog"].redisMicros() }},
 	{label: "Redis CPU per record, plumelog, max_in_flight 1", unit: "µs", value: func(r map[string]runResult) float64 { return r["plumelog_mif1"].redisMicros() }},
+	{label: "records per batch, plumelog exporter", unit: "records", value: func(r map[string]runResult) float64 { return r["plumelog"].RecordsPerBatch }},
+	{label: "records per batch, plumelog, max_in_flight 1", unit: "records", value: func(r map[string]runResult) float64 { return r["plumelog_mif1"].RecordsPerBatch }},
 	{label: "requests refused and sent again, plumelog exporter", unit: "per run", value: func(r map[string]runResult) float64 { return float64(r["plumelog"].Refused) }},
 	{label: "requests refused and sent again, plumelog, max_in_flight 1", unit: "per run", value: func(r map[string]runResult) float64 { return float64(r["plumelog_mif1"].Refused) }},
 }

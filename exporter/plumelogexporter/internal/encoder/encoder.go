@@ -198,15 +198,16 @@ func (e *Encoder) appendRecord(dst []byte, st *state, scope pcommon.Instrumentat
 		dst = append(dst, st.res.head...)
 	}
 
-	var t time.Time
-	if ts := lr.Timestamp(); validTimestamp(ts) {
-		t = time.Unix(0, int64(ts))
-	} else if ts := lr.ObservedTimestamp(); validTimestamp(ts) {
-		t = time.Unix(0, int64(ts))
-	} else {
-		t = e.clock(st)
+	ts := lr.Timestamp()
+	if !validTimestamp(ts) {
+		ts = lr.ObservedTimestamp()
 	}
-	dst = e.appendTimes(dst, st, t, seq)
+	sec, nsec := int64(ts)/int64(time.Second), int(int64(ts)%int64(time.Second))
+	if !validTimestamp(ts) {
+		t := e.clock(st)
+		sec, nsec = t.Unix(), t.Nanosecond()
+	}
+	dst = e.appendTimes(dst, st, sec, nsec, seq)
 	dst = append(dst, `","logLevel":"`...)
 	dst = append(dst, level(lr.SeverityNumber(), lr.SeverityText())...)
 	dst = append(dst, `","content":`...)
@@ -236,25 +237,26 @@ func (e *Encoder) appendRecord(dst []byte, st *state, scope pcommon.Instrumentat
 	return append(e.appendExtensions(dst, st), '}')
 }
 
-// appendTimes appends `,"dtTime":…,"seq":…,"dateTime":"yyyy-MM-dd HH:mm:ss.SSS` (the time
-// in the encoder's zone). The records of a batch mostly share their second, whose digits and
-// date are worked out once; zone offsets only change at whole seconds.
-func (e *Encoder) appendTimes(dst []byte, st *state, t time.Time, seq uint64) []byte {
-	if sec := t.Unix(); !st.dateOK || sec != st.dateSec {
-		st.date = t.In(e.loc).AppendFormat(st.date[:0], "2006-01-02 15:04:05")
+// appendTimes appends `,"dtTime":…,"seq":…,"dateTime":"yyyy-MM-dd HH:mm:ss.SSS` for the
+// time sec seconds and nsec nanoseconds after the epoch, in the encoder's zone. The records of a
+// call mostly share their second, whose digits and date are worked out once (zone offsets only
+// change at whole seconds), and have consecutive seqs, whose digits are counted up.
+func (e *Encoder) appendTimes(dst []byte, st *state, sec int64, nsec int, seq uint64) []byte {
+	if !st.dateOK || sec != st.dateSec {
+		st.date = time.Unix(sec, 0).In(e.loc).AppendFormat(st.date[:0], "2006-01-02 15:04:05")
 		st.secs = strconv.AppendInt(st.secs[:0], sec, 10)
 		st.dateSec, st.dateOK = sec, true
 	}
-	ms := t.Nanosecond() / int(time.Millisecond)
+	ms := nsec / int(time.Millisecond)
 	millis := [3]byte{byte('0' + ms/100), byte('0' + ms/10%10), byte('0' + ms%10)}
 	dst = append(dst, `,"dtTime":`...)
-	if st.dateSec > 0 {
+	if sec > 0 {
 		dst = append(append(dst, st.secs...), millis[:]...)
 	} else {
-		dst = strconv.AppendInt(dst, t.UnixMilli(), 10)
+		dst = strconv.AppendInt(dst, sec*1000+int64(ms), 10)
 	}
 	dst = append(dst, `,"seq":`...)
-	dst = strconv.AppendUint(dst, seq, 10)
+	dst = append(dst, st.seqDigits(seq)...)
 	dst = append(dst, `,"dateTime":"`...)
 	dst = append(dst, st.date...)
 	return append(append(dst, '.'), millis[:]...)

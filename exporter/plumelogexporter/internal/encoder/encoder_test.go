@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -690,6 +691,23 @@ func TestDateCacheAcrossSeconds(t *testing.T) {
 		m := checkMessage(t, msg)
 		assert.Equal(t, times[i].UTC().Format("2006-01-02 15:04:05.000"), m["dateTime"], "record %d", i)
 		assert.Equal(t, json.Number(strconv.FormatInt(times[i].UnixMilli(), 10)), m["dtTime"], "record %d", i)
+	}
+}
+
+// TestSeqDigits checks the digits counted up from one seq to the next against strconv, across
+// carries and across jumps, as between calls that share a pooled state.
+func TestSeqDigits(t *testing.T) {
+	var st state
+	seqs := []uint64{1, 2, 8, 9, 10, 11, 99, 100, 101, 999, 1000, 7, 8, 19_999, 20_000, math.MaxUint64 - 1, math.MaxUint64, 0, 1}
+	for _, seq := range seqs {
+		for i := range 3 {
+			// The three seqs after seq arrive in order, the next of the list may jump.
+			n := seq + uint64(i)
+			if n < seq {
+				break
+			}
+			assert.Equal(t, strconv.FormatUint(n, 10), string(st.seqDigits(n)), "after %d", st.seqOf)
+		}
 	}
 }
 

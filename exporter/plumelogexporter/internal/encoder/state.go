@@ -1,6 +1,7 @@
 package encoder
 
 import (
+	"strconv"
 	"time"
 )
 
@@ -25,6 +26,10 @@ type state struct {
 	secs    []byte
 	dateSec int64
 	dateOK  bool
+
+	// seq holds the decimal digits of seqOf, which the next seq usually follows.
+	seq   []byte
+	seqOf uint64
 
 	now     time.Time
 	haveNow bool
@@ -91,4 +96,26 @@ func (e *Encoder) clock(st *state) time.Time {
 		st.now, st.haveNow = e.now(), true
 	}
 	return st.now
+}
+
+// seqDigits returns the decimal digits of seq: those of the previous seq counted up by one
+// when seq follows it, as the seqs of one call do.
+func (st *state) seqDigits(seq uint64) []byte {
+	if len(st.seq) == 0 || seq != st.seqOf+1 || seq == 0 {
+		st.seq = strconv.AppendUint(st.seq[:0], seq, 10)
+		st.seqOf = seq
+		return st.seq
+	}
+	st.seqOf = seq
+	d := st.seq
+	i := len(d) - 1
+	for ; i >= 0 && d[i] == '9'; i-- {
+		d[i] = '0'
+	}
+	if i < 0 {
+		st.seq = append(append(d[:0:0], '1'), d...)
+	} else {
+		d[i]++
+	}
+	return st.seq
 }
