@@ -43,6 +43,8 @@ type runResult struct {
 	RedisCPU     float64 `json:"redis_cpu_seconds"`
 	// Refused counts requests the collector refused as retryable and the senders sent again.
 	Refused int64 `json:"refused_requests"`
+	// RecordsPerBatch is the plumelog exporter's mean batch, warm-up included.
+	RecordsPerBatch float64 `json:"records_per_batch,omitempty"`
 	// LoadAverage is the machine's one-minute load average at the end of the run: how much
 	// else competed for the CPUs, which inflates CPU time per record.
 	LoadAverage float64 `json:"load_average"`
