@@ -35,7 +35,8 @@ func expectedConfigs() map[component.ID]*Config {
 	custom.Message.Mapping.AppName = []string{"app", "service.name"}
 	custom.Message.Mapping.ThreadName = []string{"thread.name", "thread.id"}
 	custom.Batching = batcher.Config{
-		BatchSize: 500, FlushInterval: 500 * time.Millisecond, Mode: batcher.ModeStrict, MaxInFlight: 4, MaxRetries: 10,
+		BatchSize: 500, FlushInterval: 500 * time.Millisecond, Mode: batcher.ModeStrict, MaxLinger: 20 * time.Millisecond,
+		MaxInFlight: 4, MaxRetries: 10,
 		Backoff: batcher.Backoff{InitialInterval: 50 * time.Millisecond, MaxInterval: 2 * time.Second, Multiplier: 1.5, Jitter: 0.5},
 		Buffer:  batcher.Buffer{MaxRecords: 20000, MaxBytes: 1 << 20, BlockTimeout: 250 * time.Millisecond},
 	}
@@ -115,7 +116,7 @@ var invalidConfigs = []struct {
 	{"backoff without unit", map[string]any{"backoff": map[string]any{"initial_interval": 100}}, `"backoff::initial_interval" is 100ns; durations need a unit, e.g. 100ms`},
 	{"timeout without unit", map[string]any{"write_timeout": 3}, `"write_timeout" is 3ns; durations need a unit, e.g. 3s`},
 	{"buffer block", map[string]any{"buffer": map[string]any{"max_bytes": 0}}, `"buffer::max_bytes" must be positive`},
-	{"buffer smaller than a batch", map[string]any{"buffer": map[string]any{"max_records": 10}}, `"buffer::max_records" (10) must be at least batch_size (100)`},
+	{"buffer smaller than a batch", map[string]any{"buffer": map[string]any{"max_records": 10}}, `"buffer::max_records" (10) must be at least batch_size (500)`},
 	{"plain URL with TLS", map[string]any{"endpoint": "redis://cache:6379", "tls": map[string]any{"insecure": false}}, `"endpoint" is a redis:// URL, which is plain TCP, but "tls" turns TLS on`},
 	{"URL and password", map[string]any{"endpoint": "redis://:pw-Zq81@cache:6379", "password": "other"}, `"endpoint" holds a password and so does "password"`},
 	{"queue batching", map[string]any{"sending_queue": map[string]any{"batch": map[string]any{}}}, `"sending_queue::batch" must not be set`},

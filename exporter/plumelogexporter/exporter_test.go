@@ -107,6 +107,7 @@ func TestExporterFullBufferPushesBack(t *testing.T) {
 		"endpoint":            testenv.Addr(t),
 		"dial_timeout":        "100ms",
 		"max_retries":         1000,
+		"batch_size":          100,
 		"buffer::max_records": 100,
 	})
 	require.NoError(t, s.exp.ConsumeLogs(context.Background(), plumelogtest.Logs(0, 100)))

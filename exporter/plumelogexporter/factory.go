@@ -60,9 +60,10 @@ func createDefaultConfig() component.Config {
 			Fields:   encoder.DefaultFields(),
 		},
 		Batching: batcher.Config{
-			BatchSize:     100,
+			BatchSize:     500,
 			FlushInterval: time.Second,
 			Mode:          batcher.ModeEager,
+			MaxLinger:     5 * time.Millisecond,
 			MaxInFlight:   4,
 			MaxRetries:    5,
 			Backoff: batcher.Backoff{

@@ -175,6 +175,7 @@ func (b *Batcher) admit(ctx context.Context, items [][]byte, c *call) error {
 	// at the front (older still), and the front's age is what the age trigger needs.
 	now := b.now()
 	before := b.pending.len()
+	b.admitted += int64(len(items))
 	b.pending.reserve(len(items))
 	for i, data := range items {
 		b.pending.pushBack(item{data: data, added: now, call: c, pos: int32(i)})

@@ -52,6 +52,11 @@ type Batcher struct {
 	// budget.
 	givingUp  bool
 	giveUpErr error
+	// admitted counts the records ever admitted, and admittedAtCut and lastCut are that count
+	// and the time when the last batch was cut: the rate records arrive at since then.
+	admitted      int64
+	admittedAtCut int64
+	lastCut       time.Duration
 	// shutdownDropped counts the records dropped because Shutdown's deadline passed.
 	shutdownDropped int
 	// waiting holds the Adds that wait for room, in arrival order. Freed room goes to the

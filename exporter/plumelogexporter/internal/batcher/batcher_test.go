@@ -232,6 +232,57 @@ func TestMinLinger(t *testing.T) {
 	}
 }
 
+// TestMaxLinger checks that an idle sender waits for a fuller batch only while records arrive
+// fast enough to fill one within MaxLinger, and then no longer than that rate holds.
+func TestMaxLinger(t *testing.T) {
+	eager := func(maxLinger time.Duration) Config {
+		return testConfig(func(c *Config) {
+			c.Mode = ModeEager
+			c.MaxLinger = maxLinger
+		})
+	}
+	ctx := context.Background()
+
+	t.Run("a burst waits as long as its rate promises a full batch", func(t *testing.T) {
+		// 5 records right after the start: at that rate 10 arrive within 1s, so the batch waits
+		// until the rate no longer promises it, 5 × 1s ÷ 10 after the start.
+		const maxLinger = time.Second
+		s := &sink{}
+		begin := time.Now()
+		b, obs := start(t, eager(maxLinger), s)
+		require.NoError(t, b.Add(ctx, records("a", 5), nil))
+		waitCalls(t, s, 1)
+		assert.GreaterOrEqual(t, s.snapshot()[0].start.Sub(begin), maxLinger/2)
+		assert.Equal(t, []flush{{TriggerIdle, 5}}, obs.flushList())
+	})
+
+	t.Run("records that fill the batch while it waits leave with it", func(t *testing.T) {
+		s := &sink{}
+		b, obs := start(t, eager(time.Hour), s)
+		require.NoError(t, b.Add(ctx, records("a", 5), nil))
+		time.Sleep(quiet)
+		assert.Zero(t, s.started.Load(), "the first 5 wait for more")
+		require.NoError(t, b.Add(ctx, records("b", 5), nil))
+		waitCalls(t, s, 1)
+		assert.Equal(t, []flush{{TriggerSize, 10}}, obs.flushList())
+	})
+
+	t.Run("a lone record after a quiet spell leaves at once", func(t *testing.T) {
+		// After a cut, one record promises a full batch only within 10s ÷ 10 of it.
+		const maxLinger = 10 * time.Second
+		s := &sink{}
+		b, obs := start(t, eager(maxLinger), s)
+		require.NoError(t, b.Add(ctx, records("a", 10), nil))
+		waitCalls(t, s, 1)
+		time.Sleep(maxLinger/10 + quiet)
+		added := time.Now()
+		require.NoError(t, b.Add(ctx, records("b", 1), nil))
+		waitCalls(t, s, 2)
+		assert.Less(t, s.snapshot()[1].start.Sub(added), maxLinger/2)
+		assert.Equal(t, []flush{{TriggerSize, 10}, {TriggerIdle, 1}}, obs.flushList())
+	})
+}
+
 func TestRetryAttempts(t *testing.T) {
 	tests := []struct {
 		name        string

@@ -34,6 +34,9 @@ type Config struct {
 	Mode Mode `mapstructure:"mode"`
 	// MinLinger is, in eager mode, the least age of the oldest record before an idle flush.
 	MinLinger time.Duration `mapstructure:"min_linger"`
+	// MaxLinger is, in eager mode, the most an idle flush waits for a fuller batch while
+	// records arrive fast enough to fill one within MaxLinger; 0 never waits.
+	MaxLinger time.Duration `mapstructure:"max_linger"`
 	// MaxInFlight is the number of sends at once; 1 keeps records in order. Senders beyond
 	// the first take only full or old batches.
 	MaxInFlight int `mapstructure:"max_in_flight"`
@@ -77,6 +80,7 @@ func (c Config) Check() error {
 	errs := []error{
 		confcheck.Duration("flush_interval", c.FlushInterval, minDuration, false, "s"),
 		confcheck.Duration("min_linger", c.MinLinger, minDuration, true, "ms"),
+		confcheck.Duration("max_linger", c.MaxLinger, minDuration, true, "ms"),
 		confcheck.Within("backoff", c.Backoff.check()),
 		confcheck.Within("buffer", c.Buffer.check()),
 	}

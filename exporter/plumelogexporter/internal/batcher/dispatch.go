@@ -108,6 +108,7 @@ func (b *Batcher) cutOneLocked(now time.Duration) *batch {
 	bt := b.free[len(b.free)-1]
 	b.free = b.free[:len(b.free)-1]
 	bt.trigger = trigger
+	b.lastCut, b.admittedAtCut = now, b.admitted
 	for range min(b.pending.len(), b.cfg.BatchSize) {
 		bt.items = append(bt.items, b.pending.popFront())
 	}
@@ -128,7 +129,7 @@ func (b *Batcher) triggerLocked(now time.Duration) (Trigger, bool) {
 		t = TriggerAge
 	case b.closing:
 		t = TriggerShutdown
-	case b.cfg.Mode == ModeEager && age >= b.cfg.MinLinger && len(b.free) == b.cfg.MaxInFlight:
+	case b.cfg.Mode == ModeEager && len(b.free) == b.cfg.MaxInFlight && now >= b.idleAtLocked():
 		// Only while nothing is in flight: the other senders take full or old batches, so that
 		// below the rate one sender carries, batches stay as few and as full as with one.
 		t = TriggerIdle
@@ -152,9 +153,23 @@ func (b *Batcher) nextWakeLocked(now time.Duration) (wait time.Duration, finishe
 	case now < b.gate:
 		return b.gate - now, false
 	}
-	linger := b.cfg.FlushInterval
+	due := b.pending.front().added + b.cfg.FlushInterval
 	if b.cfg.Mode == ModeEager && len(b.free) == b.cfg.MaxInFlight {
-		linger = min(linger, b.cfg.MinLinger)
+		due = min(due, b.idleAtLocked())
 	}
-	return b.pending.front().added + linger - now, false
+	return due - now, false
+}
+
+// idleAtLocked returns when an idle sender may take the pending records in eager mode, if no
+// more arrive: once the oldest has waited MinLinger, and not while the batch is filling, that
+// is while the oldest has waited less than MaxLinger and the records that arrived since the
+// last cut came fast enough to fill a batch within MaxLinger. Without arrivals that rate falls
+// as time passes, so the wait it adds is at most MaxLinger × (arrivals ÷ BatchSize) after the
+// last cut: nothing for the few records of low traffic, which leave at once, and up to
+// MaxLinger under load, where a full batch then leaves at once by the size trigger.
+func (b *Batcher) idleAtLocked() time.Duration {
+	added := b.pending.front().added
+	arrived := float64(b.admitted - b.admittedAtCut)
+	fillingUntil := b.lastCut + time.Duration(arrived*float64(b.cfg.MaxLinger)/float64(b.cfg.BatchSize))
+	return max(added+b.cfg.MinLinger, min(added+b.cfg.MaxLinger, fillingUntil))
 }

@@ -171,6 +171,11 @@ func TestSlowLinkMemory(t *testing.T) {
 	exp, tel := startExporter(t, map[string]any{
 		"endpoint": proxy.Addr,
 		"buffer":   map[string]any{"max_records": maxRecords, "max_bytes": maxBytes},
+		// A batch must cross the link within the timeouts, or it times out, lands later
+		// anyway and is sent again (docs/reliability.md): a default batch of 500 of these
+		// messages (about 460 bytes) takes 3.6 s at 64 KB/s, past the default 3 s.
+		"read_timeout":  "10s",
+		"write_timeout": "10s",
 	})
 	proxy.Add("latency", faulttest.Downstream, faulttest.Latency(200, 50))
 	proxy.Add("bandwidth", faulttest.Upstream, faulttest.Bandwidth(64))
