@@ -16,8 +16,8 @@
 //   - age: the oldest pending record has waited FlushInterval. This is linger.ms, as a hard
 //     bound on the wait of every record: at low traffic it is the latency a record pays so
 //     that others can join its batch.
-//   - idle (eager mode only): no batch is in flight and the oldest pending record has waited
-//     MinLinger.
+//   - idle (eager mode only): no batch is in flight, the oldest pending record has waited
+//     MinLinger, and the batch is not filling (see below).
 //   - shutdown: Shutdown flushes whatever is pending without lingering.
 //
 // A batch that starts with records sent before counts as a retry, whichever trigger let it go.
@@ -28,6 +28,17 @@
 // at low traffic a lone record leaves at once, and under load records pile up while a batch
 // is in flight, so batches fill by themselves as traffic grows. BatchSize and FlushInterval
 // bound every batch in both modes.
+//
+// Records piling up during a send fill batches only while sends take long next to the time
+// between arrivals; on a fast link to Redis a sender is idle again before the next request
+// comes, and every request would leave as a batch of its own, each paying a round of system
+// calls and wake-ups on both ends. So in eager mode a batch is also filling, and an idle
+// sender leaves it, while the records that arrived since the last cut came fast enough to fill
+// a batch within MaxLinger (BatchSize ÷ MaxLinger records per second or more) and the oldest
+// has waited less than MaxLinger: then it leaves full, by the size trigger. Without further
+// arrivals that rate falls as time passes, so n records arriving after a cut hold a batch at
+// most n × MaxLinger ÷ BatchSize after that cut, which is nothing to speak of at low traffic.
+// This is linger.ms applied only under load; MaxLinger 0 never waits.
 //
 // MaxInFlight is max.in.flight.requests.per.connection: more sends in flight hide the
 // round-trip time, but only 1 keeps records in order, retries included. The senders beyond

@@ -40,16 +40,24 @@ var loads = []struct {
 	duration time.Duration
 }{{10, 30 * time.Second}, {100, 20 * time.Second}, {1000, 20 * time.Second}}
 
+// noLinger is max_linger 0: eager mode as it was before max_linger, next to the default, so
+// that one run shows what lingering under load costs at these rates.
+var noLinger time.Duration
+
 var modes = []modeSpec{
-	{Name: "strict", Mode: "strict"},
-	{Name: "eager", Mode: "eager"},
-	{Name: "eager, min_linger 5ms", Mode: "eager", MinLinger: 5 * time.Millisecond},
+	{Name: "strict", Label: "strict", Mode: "strict"},
+	{Name: "eager", Label: "eager (default)", Mode: "eager"},
+	{Name: "eager, max_linger 0", Label: "eager, `max_linger: 0`", Mode: "eager", MaxLinger: &noLinger},
+	{Name: "eager, min_linger 5ms", Label: "eager, `min_linger: 5ms`", Mode: "eager", MinLinger: 5 * time.Millisecond},
 }
 
 type modeSpec struct {
 	Name      string        `json:"name"`
+	Label     string        `json:"-"`
 	Mode      string        `json:"mode"`
 	MinLinger time.Duration `json:"min_linger_ns"`
+	// MaxLinger is the exporter's default when nil.
+	MaxLinger *time.Duration `json:"max_linger_ns,omitempty"`
 }
 
 type claim struct {
@@ -167,10 +175,14 @@ func pacedRun(t *testing.T, srv *redistest.Server, m modeSpec, rate int, d time.
 	ctx := context.Background()
 	rdb := srv.Client()
 	require.NoError(t, rdb.Unlink(ctx, key).Err())
-	in := startExporter(t, true, otelcoltest.Settings{
+	settings := otelcoltest.Settings{
 		"endpoint": srv.Addr, "batch_size": batchSize, "flush_interval": flushInterval,
 		"mode": m.Mode, "min_linger": m.MinLinger,
-	})
+	}
+	if m.MaxLinger != nil {
+		settings["max_linger"] = *m.MaxLinger
+	}
+	in := startExporter(t, true, settings)
 	before := commandCalls(t, rdb)
 
 	n := rate * int(d/time.Second)

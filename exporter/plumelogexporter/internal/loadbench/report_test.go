@@ -15,8 +15,11 @@ func markdown(res results) string {
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 
 	p("Mean delivery latency, from admission inside `ConsumeLogs` to the `RPUSH` reply, with `batch_size: %d` and `flush_interval: %gs`, one record per call (in brackets p50 and p99 of the wait of each batch's oldest record, the latency the exporter records per batch):\n\n", res.BatchSize, res.FlushIntervalS)
-	p("| logs/s | document's claim | strict: theory | strict | eager (default) | eager, `min_linger: 5ms` |\n")
-	p("|---:|---:|---:|---:|---:|---:|\n")
+	p("| logs/s | document's claim | strict: theory |")
+	for _, m := range modes {
+		p(" %s |", m.Label)
+	}
+	p("\n|---:|---:|---:|%s\n", strings.Repeat("---:|", len(modes)))
 	for _, c := range res.Claimed {
 		p("| %d | %s |", c.Rate, seconds(c.MeanS))
 		if r, ok := find(res, "strict", c.Rate); ok {
