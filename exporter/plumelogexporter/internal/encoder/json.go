@@ -101,12 +101,13 @@ func appendEscaped[T string | []byte](dst []byte, s T) []byte {
 // skipPlain returns the index of the first byte of s at or after i that a JSON string cannot
 // carry verbatim (or that starts a multi-byte sequence), or len(s). Most text is plain ASCII,
 // so it is skipped sixteen bytes at a time, then eight, and a tail of fewer than eight is
-// checked with the word that ends s.
+// checked with the word that ends s. flags marks bytes with the top bit set, so a word that
+// passes holds no multi-byte sequence either.
 func skipPlain[T string | []byte](s T, i int) int {
-	for i+16 <= len(s) && s[i] < utf8.RuneSelf && flags(load64(s[i:i+8]))|flags(load64(s[i+8:i+16])) == 0 {
+	for i+16 <= len(s) && flags(load64(s[i:i+8]))|flags(load64(s[i+8:i+16])) == 0 {
 		i += 16
 	}
-	for i+8 <= len(s) && s[i] < utf8.RuneSelf && flags(load64(s[i:i+8])) == 0 {
+	for i+8 <= len(s) && flags(load64(s[i:i+8])) == 0 {
 		i += 8
 	}
 	if n := len(s); i < n && i > n-8 && n >= 8 && flags(load64(s[n-8:])) == 0 {
