@@ -267,6 +267,17 @@ func TestMaxLinger(t *testing.T) {
 		assert.Equal(t, []flush{{TriggerSize, 10}}, obs.flushList())
 	})
 
+	t.Run("records whose caller waits for them do not wait for more", func(t *testing.T) {
+		// At the rate of the first test the batch would wait half an hour; AddAndWait's
+		// caller sends nothing more until it returns, so no more records can come.
+		s := &sink{}
+		b, obs := start(t, eager(time.Hour), s)
+		ctx, cancel := context.WithTimeout(ctx, within)
+		defer cancel()
+		require.NoError(t, b.AddAndWait(ctx, records("a", 5), nil))
+		assert.Equal(t, []flush{{TriggerIdle, 5}}, obs.flushList())
+	})
+
 	t.Run("a lone record after a quiet spell leaves at once", func(t *testing.T) {
 		// After a cut, one record promises a full batch only within 10s ÷ 10 of it.
 		const maxLinger = 10 * time.Second

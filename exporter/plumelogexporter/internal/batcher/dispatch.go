@@ -167,8 +167,15 @@ func (b *Batcher) nextWakeLocked(now time.Duration) (wait time.Duration, finishe
 // as time passes, so the wait it adds is at most MaxLinger × (arrivals ÷ BatchSize) after the
 // last cut: nothing for the few records of low traffic, which leave at once, and up to
 // MaxLinger under load, where a full batch then leaves at once by the size trigger.
+//
+// Records whose caller waits for their delivery (AddAndWait, as a sending queue's consumers
+// do) never wait to fill a batch: such callers send nothing more until it has left.
 func (b *Batcher) idleAtLocked() time.Duration {
-	added := b.pending.front().added
+	front := b.pending.front()
+	added := front.added
+	if front.call.handsBack() {
+		return added + b.cfg.MinLinger
+	}
 	arrived := float64(b.admitted - b.admittedAtCut)
 	fillingUntil := b.lastCut + time.Duration(arrived*float64(b.cfg.MaxLinger)/float64(b.cfg.BatchSize))
 	return max(added+b.cfg.MinLinger, min(added+b.cfg.MaxLinger, fillingUntil))

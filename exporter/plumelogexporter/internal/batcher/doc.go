@@ -32,13 +32,14 @@
 // Records piling up during a send fill batches only while sends take long next to the time
 // between arrivals; on a fast link to Redis a sender is idle again before the next request
 // comes, and every request would leave as a batch of its own, each paying a round of system
-// calls and wake-ups on both ends. So in eager mode a batch is also filling, and an idle
-// sender leaves it, while the records that arrived since the last cut came fast enough to fill
-// a batch within MaxLinger (BatchSize ÷ MaxLinger records per second or more) and the oldest
-// has waited less than MaxLinger: then it leaves full, by the size trigger. Without further
-// arrivals that rate falls as time passes, so n records arriving after a cut hold a batch at
-// most n × MaxLinger ÷ BatchSize after that cut, which is nothing to speak of at low traffic.
-// This is linger.ms applied only under load; MaxLinger 0 never waits.
+// calls and wake-ups on both ends. So in eager mode an idle sender also leaves a batch alone
+// while it is filling: while the records that arrived since the last cut came fast enough to
+// fill a batch within MaxLinger (BatchSize ÷ MaxLinger records per second or more) and the
+// oldest has waited less than MaxLinger. Then it leaves full, by the size trigger. Without
+// further arrivals that rate falls as time passes, so n records arriving after a cut hold a
+// batch at most n × MaxLinger ÷ BatchSize after that cut, which is nothing to speak of at low
+// traffic. Records of AddAndWait never wait to fill a batch: their callers send nothing more
+// until it has left. This is linger.ms applied only under load; MaxLinger 0 never waits.
 //
 // MaxInFlight is max.in.flight.requests.per.connection: more sends in flight hide the
 // round-trip time, but only 1 keeps records in order, retries included. The senders beyond
