@@ -197,6 +197,8 @@ func (b *Batcher) waitForRoomLocked(ctx context.Context, records, bytes int) err
 	rw := &roomWaiter{records: records, bytes: bytes, wake: make(chan struct{})}
 	b.waiting = append(b.waiting, rw)
 	b.mu.Unlock()
+	// A batch waiting to fill stops waiting now that no more records can come (idleAtLocked).
+	b.signal()
 
 	timer := time.NewTimer(b.cfg.Buffer.BlockTimeout)
 	defer timer.Stop()

@@ -278,6 +278,23 @@ func TestMaxLinger(t *testing.T) {
 		assert.Equal(t, []flush{{TriggerIdle, 5}}, obs.flushList())
 	})
 
+	t.Run("records do not wait for more while Adds wait for room", func(t *testing.T) {
+		// The buffer is full by its bytes with half a batch; the next Add waits for room, so
+		// no more records can come until those leave.
+		s := &sink{}
+		b, _ := start(t, testConfig(func(c *Config) {
+			c.Mode = ModeEager
+			c.MaxLinger = time.Hour
+			c.Buffer.MaxBytes = 15
+			c.Buffer.BlockTimeout = time.Minute
+		}), s)
+		require.NoError(t, b.Add(ctx, records("a", 5), nil)) // 5 records of 3 bytes
+		time.Sleep(quiet)
+		assert.Zero(t, s.started.Load(), "half a batch arriving at once waits for more")
+		awaitRoom(t, addAsync(ctx, b, records("b", 5)))
+		assert.Equal(t, [][]string{{"a-0", "a-1", "a-2", "a-3", "a-4"}}, sentRecords(s))
+	})
+
 	t.Run("a lone record after a quiet spell leaves at once", func(t *testing.T) {
 		// After a cut, one record promises a full batch only within 10s ÷ 10 of it.
 		const maxLinger = 10 * time.Second
@@ -972,4 +989,13 @@ func TestRefuses(t *testing.T) {
 	}), &sink{})
 	require.NoError(t, waits.Add(context.Background(), records("r", 10), nil))
 	assert.False(t, waits.Refuses(5), "an Add that may wait for room is not refused at once")
+}
+
+// sentRecords lists the records of each send so far.
+func sentRecords(s *sink) [][]string {
+	var out [][]string
+	for _, c := range s.snapshot() {
+		out = append(out, c.records)
+	}
+	return out
 }

@@ -168,12 +168,13 @@ func (b *Batcher) nextWakeLocked(now time.Duration) (wait time.Duration, finishe
 // last cut: nothing for the few records of low traffic, which leave at once, and up to
 // MaxLinger under load, where a full batch then leaves at once by the size trigger.
 //
-// Records whose caller waits for their delivery (AddAndWait, as a sending queue's consumers
-// do) never wait to fill a batch: such callers send nothing more until it has left.
+// Nor does a batch wait when no more records can come until it leaves: while Adds wait for
+// room, or when its records' caller waits for their delivery (AddAndWait, as a sending
+// queue's consumers do).
 func (b *Batcher) idleAtLocked() time.Duration {
 	front := b.pending.front()
 	added := front.added
-	if front.call.handsBack() {
+	if len(b.waiting) > 0 || front.call.handsBack() {
 		return added + b.cfg.MinLinger
 	}
 	arrived := float64(b.admitted - b.admittedAtCut)

@@ -38,8 +38,8 @@
 // oldest has waited less than MaxLinger. Then it leaves full, by the size trigger. Without
 // further arrivals that rate falls as time passes, so n records arriving after a cut hold a
 // batch at most n × MaxLinger ÷ BatchSize after that cut, which is nothing to speak of at low
-// traffic. Records of AddAndWait never wait to fill a batch: their callers send nothing more
-// until it has left. This is linger.ms applied only under load; MaxLinger 0 never waits.
+// traffic. Nor does a batch wait when no more records can come until it leaves: while Adds
+// wait for room, or for records of AddAndWait, whose callers send nothing more until then. This is linger.ms applied only under load; MaxLinger 0 never waits.
 //
 // MaxInFlight is max.in.flight.requests.per.connection: more sends in flight hide the
 // round-trip time, but only 1 keeps records in order, retries included. The senders beyond
