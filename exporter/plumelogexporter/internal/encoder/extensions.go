@@ -73,7 +73,12 @@ func (e *Encoder) classifyAttributes(st *state, attrs pcommon.Map, rec *picks) {
 	}
 	i := 0
 	for k, v := range attrs.All() {
-		p := e.plan(st, i, k)
+		var p *planned
+		if i < len(st.plan) && st.plan[i].key == k {
+			p = &st.plan[i]
+		} else {
+			p = e.replan(st, i, k)
+		}
 		i++
 		if p.ki != nil {
 			rec.offer(p.ki, v)
@@ -88,12 +93,10 @@ func (e *Encoder) classifyAttributes(st *state, attrs pcommon.Map, rec *picks) {
 // maxPlannedHeads bounds the bytes of field heads planned in one call.
 const maxPlannedHeads = 16 << 10
 
-// plan returns the fate of k, the key at position i of a record's attributes, from the plan
-// when the key planned there is k, else worked out and planned there.
-func (e *Encoder) plan(st *state, i int, k string) *planned {
-	if i < len(st.plan) && st.plan[i].key == k {
-		return &st.plan[i]
-	}
+// replan works out the fate of k, the key at position i of a record's attributes, where the
+// plan holds another key or none, and plans it there. A record whose key at i is the one
+// planned there reuses its fate (classifyAttributes).
+func (e *Encoder) replan(st *state, i int, k string) *planned {
 	if i >= len(st.plan) {
 		st.plan = append(st.plan, planned{})
 		i = len(st.plan) - 1

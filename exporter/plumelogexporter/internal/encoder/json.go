@@ -219,6 +219,9 @@ func appendText(dst []byte, v pcommon.Value) []byte {
 // appendStringValue appends v as a JSON string holding its plain-text form: extension fields
 // are always strings so that Elasticsearch maps each key with one type across all producers.
 func appendStringValue(dst []byte, v pcommon.Value, scratch *[]byte) []byte {
+	if s := v.Str(); s != "" {
+		return appendString(dst, s)
+	}
 	switch v.Type() {
 	case pcommon.ValueTypeStr:
 		return appendString(dst, v.Str())

@@ -179,9 +179,15 @@ type picks [numFields]pick
 // offer considers v, the value of a key described by ki, for every field ki is mapped to.
 // A duplicate key keeps its first value, as pcommon.Map.Get would.
 func (ps *picks) offer(ki *keyInfo, v pcommon.Value) {
+	// Mapped attributes are nearly always non-empty strings, which every field takes as they are.
+	str := v.Str() != ""
 	for _, f := range ki.fields {
 		r := ki.rank[f]
 		if ps[f].ok && r >= ps[f].rank {
+			continue
+		}
+		if str {
+			ps[f] = pick{v: v, rank: r, ok: true}
 			continue
 		}
 		fv := v
@@ -226,8 +232,9 @@ func (p pick) text() string {
 	if !p.ok {
 		return ""
 	}
-	if p.v.Type() == pcommon.ValueTypeStr {
-		return p.v.Str()
+	// A picked string is never empty (usable).
+	if s := p.v.Str(); s != "" {
+		return s
 	}
 	return string(appendText(nil, p.v))
 }
