@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"maps"
 	"math"
 	"os"
@@ -499,6 +500,62 @@ func TestPlanFollowsChangingKeys(t *testing.T) {
 	for i := range want {
 		// The seq differs: each encoder above numbered its one record 1.
 		assert.Equal(t, want[i], strings.Replace(string(got[i]), `"seq":`+strconv.Itoa(i+1)+",", `"seq":1,`, 1), "record %d", i)
+	}
+}
+
+// TestCleanShapesAcrossResources encodes records whose keys repeat from record to record, so
+// that most skip the checks of their extension fields, under resources that change in between:
+// one whose service_version a record attribute replaces, one without it, and records that fill
+// max_fields, repeat a field or fold. Each message must equal its record encoded alone.
+func TestCleanShapesAcrossResources(t *testing.T) {
+	shapes := [][]string{
+		{"http.route", "user.id"},
+		{"http.route", "user.id"},
+		{"http.route", "service.version"}, // replaces the resource's field, where it has one
+		{"http.route", "service.version"}, // the same keys: clean only under the resource without it
+		{"user.id", "user_id"},            // one field twice: the second is folded
+		{"user.id", "user_id"},            //
+		{"a", "b", "c", "d", "e"},         // past max_fields
+		{"a", "b", "c", "d", "e"},         //
+		{"http.route", "user.id"},         //
+	}
+	resources := []map[string]any{javaResource(), {"service.name": "billing", "k8s.pod.name": "billing-1"}, javaResource()}
+	ld := plog.NewLogs()
+	for r, res := range resources {
+		rl := ld.ResourceLogs().AppendEmpty()
+		putSorted(rl.Resource().Attributes(), res)
+		sl := rl.ScopeLogs().AppendEmpty()
+		sl.Scope().SetName("com.example.OrderService")
+		// Each resource starts and ends with the keys that replace service_version, so that a
+		// shape found clean under one resource meets the next resource at once.
+		keys := [][]string{shapes[2], shapes[2]}
+		for i := range 3 * len(shapes) {
+			keys = append(keys, shapes[(i+r)%len(shapes)])
+		}
+		keys = append(keys, shapes[2], shapes[2])
+		for i, ks := range keys {
+			lr := sl.LogRecords().AppendEmpty()
+			lr.SetTimestamp(eventTime)
+			lr.Body().SetStr(fmt.Sprintf("resource %d record %d", r, i))
+			for j, k := range ks {
+				lr.Attributes().PutStr(k, "v"+strconv.Itoa(j))
+			}
+		}
+	}
+	fields := DefaultFields()
+	fields.MaxFields = 4
+	cfg := Config{Fields: &fields}
+	var want []string
+	for _, rl := range ld.ResourceLogs().All() {
+		sl := rl.ScopeLogs().At(0)
+		for _, lr := range sl.LogRecords().All() {
+			want = append(want, string(newTestEncoder(cfg).AppendRecord(nil, rl.Resource(), sl.Scope(), lr)))
+		}
+	}
+	got := newTestEncoder(cfg).EncodeLogs(ld)
+	require.Len(t, got, len(want))
+	for i := range want {
+		assert.Equal(t, want[i], strings.Replace(string(got[i]), `"seq":`+strconv.Itoa(i+1)+",", `"seq":1,`, 1), "message %d", i)
 	}
 }
 

@@ -56,6 +56,8 @@ func (e *Encoder) prepare(st *state, res pcommon.Resource, extensions bool) {
 			r.fold = appendPair(r.fold, k, v, &st.scratch)
 		}
 	}
+	// Whether a record's fields replace the resource's depends on the resource.
+	st.cleanShape = -1
 	if cap(st.shadow) < len(r.ends) {
 		st.shadow = make([]bool, len(r.ends))
 	}
@@ -72,12 +74,14 @@ func (e *Encoder) classifyAttributes(st *state, attrs pcommon.Map, rec *picks) {
 		st.resetPlan()
 	}
 	i := 0
+	st.replanned = false
 	for k, v := range attrs.All() {
 		var p *planned
 		if i < len(st.plan) && st.plan[i].key == k {
 			p = &st.plan[i]
 		} else {
 			p = e.replan(st, i, k)
+			st.replanned = true
 		}
 		i++
 		if p.ki != nil {
@@ -88,6 +92,7 @@ func (e *Encoder) classifyAttributes(st *state, attrs pcommon.Map, rec *picks) {
 			st.ext = append(st.ext, attr{key: k, field: p.d.key, head: p.head, val: v})
 		}
 	}
+	st.attrs = i
 }
 
 // maxPlannedHeads bounds the bytes of field heads planned in one call.
@@ -128,23 +133,39 @@ func appendField(dst []byte, k string, v pcommon.Value, scratch *[]byte) []byte 
 // appendExtensions appends the record's extension fields, then the resource's that no record
 // field replaced, maxFields in all, and then the fold field: the attributes past maxFields,
 // those the rules fold, and those whose key is taken or cannot be a field.
+//
+// A record whose keys are, position for position, those of the last record found clean
+// (cleanShape: every extension field its own, none folded, none replacing a resource field,
+// all within maxFields) is clean too, and skips those checks.
 func (e *Encoder) appendExtensions(dst []byte, st *state) []byte {
 	r := &st.res
-	st.seen.reset()
 	st.fold = st.fold[:0]
-	n, shadowed := 0, false
+	clean := !st.replanned && st.attrs == st.cleanShape
+	if !clean {
+		st.seen.reset()
+	}
+	n, shadowed, folded := 0, false, false
 	for i := range st.ext {
 		a := &st.ext[i]
-		if a.field == "" || n == e.policy.maxFields || !st.seen.add(a.field) {
-			st.fold = appendPair(st.fold, a.key, a.val, &st.scratch)
-			continue
-		}
-		if j := r.keys.find(a.field); j >= 0 {
-			st.shadow[j] = true
-			shadowed = true
+		if !clean {
+			if a.field == "" || n == e.policy.maxFields || !st.seen.add(a.field) {
+				st.fold = appendPair(st.fold, a.key, a.val, &st.scratch)
+				folded = true
+				continue
+			}
+			if j := r.keys.find(a.field); j >= 0 {
+				st.shadow[j] = true
+				shadowed = true
+			}
 		}
 		dst = appendStringValue(append(dst, st.heads[a.head.start:a.head.end]...), a.val, &st.scratch)
 		n++
+	}
+	if !clean {
+		st.cleanShape = -1
+		if !folded && !shadowed {
+			st.cleanShape = st.attrs
+		}
 	}
 	if !shadowed && n+len(r.ends) <= e.policy.maxFields {
 		dst = append(dst, r.ext...)

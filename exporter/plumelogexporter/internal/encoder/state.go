@@ -10,15 +10,22 @@ import (
 type state struct {
 	res resourceState
 
-	ext     []attr // the current record's kept attributes, in order
-	plan    []planned
-	heads   []byte // the `,"key":` of the planned extension fields
-	seen    keySet // extension keys already written for the current record
-	shadow  []bool // resource extension fields replaced by a record attribute, by index
-	fold    []byte // the current record's fold text, unescaped
-	scratch []byte // text of a non-string body or a map/slice value before escaping
-	ends    []int  // end offset of each message in the EncodeLogs buffer
-	spans   spanOrder
+	ext   []attr // the current record's kept attributes, in order
+	plan  []planned
+	heads []byte // the `,"key":` of the planned extension fields
+	seen  keySet // extension keys already written for the current record
+	// attrs is the number of the current record's attributes, and replanned whether any of
+	// them was not the key planned at its position. cleanShape is the number of attributes of
+	// the last record whose extension fields needed no check (appendExtensions) with the
+	// current plan and resource, or -1.
+	attrs      int
+	replanned  bool
+	cleanShape int
+	shadow     []bool // resource extension fields replaced by a record attribute, by index
+	fold       []byte // the current record's fold text, unescaped
+	scratch    []byte // text of a non-string body or a map/slice value before escaping
+	ends       []int  // end offset of each message in the EncodeLogs buffer
+	spans      spanOrder
 
 	// date caches "yyyy-MM-dd HH:mm:ss" and secs the decimal digits of dateSec: records of a
 	// batch mostly share the second, and zone offsets only change at whole seconds.
