@@ -34,7 +34,7 @@ func (rep report) markdown() string {
 	b.WriteString("\n")
 	for _, r := range rep.Rows {
 		label := r.Label
-		if r.Unit != "×" {
+		if r.Unit != "×" && r.Unit != "records" {
 			label = fmt.Sprintf("%s (%s)", r.Label, r.Unit)
 		}
 		if r.strong {
