@@ -232,15 +232,17 @@ func TestMinLinger(t *testing.T) {
 	}
 }
 
-// TestMaxLinger checks that an idle sender waits for a fuller batch only while records arrive
-// fast enough to fill one within MaxLinger, and then no longer than that rate holds.
+// eagerLinger is an eager batcher of batches of 10 that lingers under load up to maxLinger.
+func eagerLinger(maxLinger time.Duration) Config {
+	return testConfig(func(c *Config) {
+		c.Mode = ModeEager
+		c.MaxLinger = maxLinger
+	})
+}
+
+// TestMaxLinger checks that an idle sender waits for a fuller batch while records arrive fast
+// enough to fill one within MaxLinger, and then no longer than that rate holds.
 func TestMaxLinger(t *testing.T) {
-	eager := func(maxLinger time.Duration) Config {
-		return testConfig(func(c *Config) {
-			c.Mode = ModeEager
-			c.MaxLinger = maxLinger
-		})
-	}
 	ctx := context.Background()
 
 	t.Run("a burst waits as long as its rate promises a full batch", func(t *testing.T) {
@@ -249,7 +251,7 @@ func TestMaxLinger(t *testing.T) {
 		const maxLinger = time.Second
 		s := &sink{}
 		begin := time.Now()
-		b, obs := start(t, eager(maxLinger), s)
+		b, obs := start(t, eagerLinger(maxLinger), s)
 		require.NoError(t, b.Add(ctx, records("a", 5), nil))
 		waitCalls(t, s, 1)
 		assert.GreaterOrEqual(t, s.snapshot()[0].start.Sub(begin), maxLinger/2)
@@ -258,7 +260,7 @@ func TestMaxLinger(t *testing.T) {
 
 	t.Run("records that fill the batch while it waits leave with it", func(t *testing.T) {
 		s := &sink{}
-		b, obs := start(t, eager(time.Hour), s)
+		b, obs := start(t, eagerLinger(time.Hour), s)
 		require.NoError(t, b.Add(ctx, records("a", 5), nil))
 		time.Sleep(quiet)
 		assert.Zero(t, s.started.Load(), "the first 5 wait for more")
@@ -267,39 +269,11 @@ func TestMaxLinger(t *testing.T) {
 		assert.Equal(t, []flush{{TriggerSize, 10}}, obs.flushList())
 	})
 
-	t.Run("records whose caller waits for them do not wait for more", func(t *testing.T) {
-		// At the rate of the first test the batch would wait half an hour; AddAndWait's
-		// caller sends nothing more until it returns, so no more records can come.
-		s := &sink{}
-		b, obs := start(t, eager(time.Hour), s)
-		ctx, cancel := context.WithTimeout(ctx, within)
-		defer cancel()
-		require.NoError(t, b.AddAndWait(ctx, records("a", 5), nil))
-		assert.Equal(t, []flush{{TriggerIdle, 5}}, obs.flushList())
-	})
-
-	t.Run("records do not wait for more while Adds wait for room", func(t *testing.T) {
-		// The buffer is full by its bytes with half a batch; the next Add waits for room, so
-		// no more records can come until those leave.
-		s := &sink{}
-		b, _ := start(t, testConfig(func(c *Config) {
-			c.Mode = ModeEager
-			c.MaxLinger = time.Hour
-			c.Buffer.MaxBytes = 15
-			c.Buffer.BlockTimeout = time.Minute
-		}), s)
-		require.NoError(t, b.Add(ctx, records("a", 5), nil)) // 5 records of 3 bytes
-		time.Sleep(quiet)
-		assert.Zero(t, s.started.Load(), "half a batch arriving at once waits for more")
-		awaitRoom(t, addAsync(ctx, b, records("b", 5)))
-		assert.Equal(t, [][]string{{"a-0", "a-1", "a-2", "a-3", "a-4"}}, sentRecords(s))
-	})
-
 	t.Run("a lone record after a quiet spell leaves at once", func(t *testing.T) {
 		// After a cut, one record promises a full batch only within 10s ÷ 10 of it.
 		const maxLinger = 10 * time.Second
 		s := &sink{}
-		b, obs := start(t, eager(maxLinger), s)
+		b, obs := start(t, eagerLinger(maxLinger), s)
 		require.NoError(t, b.Add(ctx, records("a", 10), nil))
 		waitCalls(t, s, 1)
 		time.Sleep(maxLinger/10 + quiet)
@@ -308,6 +282,35 @@ func TestMaxLinger(t *testing.T) {
 		waitCalls(t, s, 2)
 		assert.Less(t, s.snapshot()[1].start.Sub(added), maxLinger/2)
 		assert.Equal(t, []flush{{TriggerSize, 10}, {TriggerIdle, 1}}, obs.flushList())
+	})
+}
+
+// TestMaxLingerWithoutMoreRecords checks that a batch does not wait to fill when no more
+// records can come until it leaves, at a rate that would make it wait half an hour.
+func TestMaxLingerWithoutMoreRecords(t *testing.T) {
+	t.Run("records whose caller waits for them", func(t *testing.T) {
+		// AddAndWait's caller sends nothing more until it returns.
+		s := &sink{}
+		b, obs := start(t, eagerLinger(time.Hour), s)
+		ctx, cancel := context.WithTimeout(context.Background(), within)
+		defer cancel()
+		require.NoError(t, b.AddAndWait(ctx, records("a", 5), nil))
+		assert.Equal(t, []flush{{TriggerIdle, 5}}, obs.flushList())
+	})
+
+	t.Run("while Adds wait for room", func(t *testing.T) {
+		// The buffer is full by its bytes with half a batch; the next Add waits for room.
+		s := &sink{}
+		cfg := eagerLinger(time.Hour)
+		cfg.Buffer.MaxBytes = 15
+		cfg.Buffer.BlockTimeout = time.Minute
+		b, _ := start(t, cfg, s)
+		ctx := context.Background()
+		require.NoError(t, b.Add(ctx, records("a", 5), nil)) // 5 records of 3 bytes
+		time.Sleep(quiet)
+		assert.Zero(t, s.started.Load(), "half a batch arriving at once waits for more")
+		awaitRoom(t, addAsync(ctx, b, records("b", 5)))
+		assert.Equal(t, [][]string{{"a-0", "a-1", "a-2", "a-3", "a-4"}}, sentRecords(s))
 	})
 }
 
