@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,6 +14,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
+
+	"github.com/plumelog-otel/otelcol-plumelog/internal/plumelogtest"
 )
 
 // retryPause is how long a sender waits before it sends a refused request again. At the
@@ -37,43 +38,11 @@ func newSender(endpoint string, id, records int) (*sender, error) {
 	if err != nil {
 		return nil, err
 	}
-	logs := javaLogs(id, records)
+	logs := plumelogtest.JavaLogs(id, records)
 	return &sender{conn: conn, client: plogotlp.NewGRPCClient(conn), logs: logs, req: plogotlp.NewExportRequestFromLogs(logs)}, nil
 }
 
 func (s *sender) close() { _ = s.conn.Close() }
-
-// javaLogs is one request of an instrumented Java service, the records of the encoder's
-// benchmark: a resource with six attributes, records with a ~100-byte message, five
-// attributes and trace context.
-func javaLogs(service, n int) plog.Logs {
-	ld := plog.NewLogs()
-	rl := ld.ResourceLogs().AppendEmpty()
-	ra := rl.Resource().Attributes()
-	ra.PutStr("service.name", "order-svc")
-	ra.PutStr("deployment.environment.name", "prod")
-	ra.PutStr("host.name", "order-svc-7d9f8c6b5-x2k4p"+strconv.Itoa(service))
-	ra.PutStr("service.version", "1.4.2")
-	ra.PutStr("telemetry.sdk.language", "java")
-	ra.PutInt("process.pid", int64(4242+service))
-	sl := rl.ScopeLogs().AppendEmpty()
-	sl.Scope().SetName("com.example.order.OrderService")
-	for i := range n {
-		lr := sl.LogRecords().AppendEmpty()
-		lr.SetSeverityNumber(plog.SeverityNumberInfo)
-		lr.SetSeverityText("INFO")
-		lr.Body().SetStr("Order " + strconv.Itoa(100000+i) + " created for customer c-5521: 3 items, total 129.90 EUR, payment pending (card)")
-		lr.SetTraceID(pcommon.TraceID{0x6a, 0x1f, 0x0b, 0x8c, 0x3d, 0x2e, 0x4f, 0x50, 0x91, 0xa2, 0xb3, 0xc4, 0xd5, 0xe6, byte(service), byte(i)})
-		lr.SetSpanID(pcommon.SpanID{0x9c, 0x1d, 0x2e, 0x3f, 0x4a, 0x5b, byte(service), byte(i)})
-		la := lr.Attributes()
-		la.PutStr("code.namespace", "com.example.order.OrderService")
-		la.PutStr("code.function", "createOrder")
-		la.PutStr("thread.name", "http-nio-8080-exec-"+strconv.Itoa(i%10))
-		la.PutStr("http.route", "/api/v1/orders")
-		la.PutStr("user.id", "c-5521")
-	}
-	return ld
-}
 
 // send sends the request until the collector accepts it, and returns how often it refused it.
 // Only a refusal the collector marks as retryable is retried.

@@ -1,5 +1,5 @@
 // Package testenv is what the tests and the soak tool take from the machine: free loopback
-// addresses for the processes they start, and the programs they run. A missing program skips
+// addresses for the processes they start, the programs they run, and the CPU time they use. A missing program skips
 // a test, except with CI=true, where it fails it: CI must never pass by testing nothing.
 package testenv // import "github.com/plumelog-otel/otelcol-plumelog/internal/testenv"
 
@@ -7,7 +7,9 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // FreeAddr returns a loopback host:port that nothing listens on right now.
@@ -54,4 +56,15 @@ func Missing(t testing.TB, what string) {
 		t.Fatalf("%s, which CI=true requires (`make test` provides it)", what)
 	}
 	t.Skipf("%s; `make test` provides it", what)
+}
+
+// ProcessCPU returns the CPU time (user + system) this process has used: benchmarks that
+// measure it count the kernel's share of their sockets too.
+func ProcessCPU(t testing.TB) time.Duration {
+	t.Helper()
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		t.Fatalf("getrusage: %v", err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

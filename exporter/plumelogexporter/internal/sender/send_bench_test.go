@@ -5,37 +5,30 @@ import (
 	"context"
 	"net"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/plumelog-otel/otelcol-plumelog/internal/redistest"
+	"github.com/plumelog-otel/otelcol-plumelog/internal/testenv"
 )
 
-// benchBatch and benchMessage are what the exporter sends with its defaults: 100 messages of about the size of a
-// Java service's run log.
+// benchBatch and benchMessage are a batch of 100 messages of about the size of a Java
+// service's run log, the exporter's default batch before max_linger.
 const (
 	benchBatch   = 100
 	benchMessage = 550
 )
 
-// processCPU returns the CPU time (user + system) the test process has used.
-func processCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	require.NoError(b, syscall.Getrusage(syscall.RUSAGE_SELF, &ru))
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // reportCPU runs send once per iteration and reports the process's CPU time per message, which
 // counts the kernel's share of the socket (its system time) besides the client's.
 func reportCPU(b *testing.B, send func()) {
-	start := processCPU(b)
+	start := testenv.ProcessCPU(b)
 	for b.Loop() {
 		send()
 	}
-	b.ReportMetric(float64((processCPU(b)-start).Nanoseconds())/float64(b.N*benchBatch), "cpu-ns/record")
+	b.ReportMetric(float64((testenv.ProcessCPU(b)-start).Nanoseconds())/float64(b.N*benchBatch), "cpu-ns/record")
 }
 
 // BenchmarkSendCPU is the CPU a Sender spends per message, go-redis and the system calls, in
@@ -52,7 +45,7 @@ func BenchmarkSendCPU(b *testing.B) {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
 			batch := values(n, benchMessage)
 			inList := 0
-			start := processCPU(b)
+			start := testenv.ProcessCPU(b)
 			for b.Loop() {
 				require.NoError(b, s.Send(ctx, batch))
 				// Keep the list, and Redis's memory, small; Redis's work is not counted.
@@ -61,7 +54,7 @@ func BenchmarkSendCPU(b *testing.B) {
 					inList = 0
 				}
 			}
-			b.ReportMetric(float64((processCPU(b)-start).Nanoseconds())/float64(b.N*n), "cpu-ns/record")
+			b.ReportMetric(float64((testenv.ProcessCPU(b)-start).Nanoseconds())/float64(b.N*n), "cpu-ns/record")
 		})
 	}
 }
